@@ -1,0 +1,92 @@
+/**
+ * Typed errors of the core. Every error has a stable `code` that callers (CLI, app, workers) switch
+ * on, and the data needed to explain it. Messages are one line and name the file where there is one.
+ */
+
+export type ErrorCode =
+  | 'invalid-option'
+  | 'invalid-image'
+  | 'invalid-psf'
+  | 'bad-format'
+  | 'unsupported-format'
+  | 'io-error';
+
+export class CpgdError extends Error {
+  readonly code: ErrorCode;
+  /** The file the problem is in, when known. */
+  file: string | undefined;
+  constructor(code: ErrorCode, message: string, file?: string) {
+    super(message);
+    this.name = 'CpgdError';
+    this.code = code;
+    this.file = file;
+  }
+  /** One line for people: `FILE: message` when the file is known. */
+  describe(): string {
+    return this.file ? `${this.file}: ${this.message}` : this.message;
+  }
+}
+
+/** An option is missing, out of range, of the wrong type, or contradicts another. */
+export class InvalidOptionError extends CpgdError {
+  readonly option: string;
+  readonly value: unknown;
+  constructor(option: string, value: unknown, reason: string) {
+    super('invalid-option', `${option}: ${reason} (got ${formatValue(value)})`);
+    this.name = 'InvalidOptionError';
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/** The image handed to the solver cannot be solved (empty, wrong size, no finite pixel...). */
+export class InvalidImageError extends CpgdError {
+  constructor(reason: string, file?: string) {
+    super('invalid-image', reason, file);
+    this.name = 'InvalidImageError';
+  }
+}
+
+/** A PSF cannot be built: non-positive sum, bad size, bad parameters. */
+export class InvalidPsfError extends CpgdError {
+  constructor(reason: string, file?: string) {
+    super('invalid-psf', reason, file);
+    this.name = 'InvalidPsfError';
+  }
+}
+
+/**
+ * Bytes that do not form a valid file of the format they claim (truncated, inconsistent header,
+ * broken offsets). `offset` is the byte position of the problem where known.
+ */
+export class FormatError extends CpgdError {
+  readonly format: string;
+  readonly offset: number | undefined;
+  constructor(format: string, reason: string, file?: string, offset?: number) {
+    super('bad-format', `not a valid ${format} file: ${reason}`, file);
+    this.name = 'FormatError';
+    this.format = format;
+    this.offset = offset;
+  }
+}
+
+/** A valid file using a feature this project does not read (a compression, a data type). */
+export class UnsupportedFormatError extends CpgdError {
+  readonly format: string;
+  constructor(format: string, reason: string, file?: string) {
+    super('unsupported-format', `unsupported ${format} file: ${reason}`, file);
+    this.name = 'UnsupportedFormatError';
+    this.format = format;
+  }
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  try {
+    const s = JSON.stringify(v);
+    return s.length > 60 ? s.slice(0, 57) + '...' : s;
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
