@@ -1,0 +1,395 @@
+/**
+ * The detection pipeline on one frame: noise weights → λ → background model → CPGD (per tile for
+ * large images) → catalogue. Options are checked once here and turned into a validated object.
+ */
+
+import type { Source } from './catalog/types.js';
+import { buildCatalogue, type RawSource } from './catalog/build.js';
+import { InvalidImageError, InvalidOptionError } from './errors.js';
+import type { Image } from './image.js';
+import type { Psf } from './psf/types.js';
+import { allocStamp } from './psf/types.js';
+import { BackgroundBasis, Cholesky, type BackgroundKind } from './solver/background.js';
+import { correlate } from './solver/correlate.js';
+import { solveCpgd, type Certificate, type CpgdOptions, type CpgdProgress, type CpgdStatus } from './solver/cpgd.js';
+import { noiseWeights, validateNoiseOptions, type NoiseEstimate, type NoiseOptions } from './solver/noise.js';
+
+/** λ: a value, or 'auto' (factor 1), or { auto: factor }. */
+export type LambdaOption = number | 'auto' | { auto: number };
+
+export interface DetectOptions {
+  /** The PSF model (see psf/). Required. */
+  psf: Psf;
+  /**
+   * Regularisation λ (same units as the first variation: Σ w (f − model) φ). 'auto' sets
+   * λ = factor · √(2 ln N) · σ_η with N the number of valid pixels and σ_η = √(Σ_p w φ²) the
+   * noise of the PSF-matched filter at the median weight: the expected maximum of N such
+   * Gaussian variables, so pure noise almost never beats it (matched-filter SNR ≈ 4.4–5.5 for
+   * 10⁴–10⁷ pixels). Default 'auto' (factor 1).
+   */
+  lambda?: LambdaOption;
+  /**
+   * Background model fitted jointly with the sources. 'auto' (default) picks among constant,
+   * plane and surface by BIC on a μ = 0 fit with bright pixels masked.
+   */
+  background?: BackgroundKind | 'auto';
+  /** Camera model for the noise weights (see NoiseOptions). */
+  noise?: NoiseOptions;
+  /** Solver options (iteration cap, tolerance, steps...). */
+  cpgd?: Omit<CpgdOptions, 'onProgress' | 'shouldStop'>;
+  /** Particles closer than this (pixels) make one source (default 0.5·σ). */
+  mergeRadius?: number;
+  /** Sources with snr below this are dropped (default 0: keep every source CPGD found). */
+  minSnr?: number;
+  /** Frame index written in the catalogue (default 0). */
+  frame?: number;
+  /**
+   * Images larger than this (pixels per side) are solved in overlapping tiles of this size
+   * (default 256). Tiles keep the per-iteration work local and let workers run them in parallel.
+   */
+  tileSize?: number;
+  /** Signed mode: detect positive and negative sources (default false). */
+  signed?: boolean;
+  onProgress?: (p: DetectProgress) => void;
+  shouldStop?: () => boolean;
+}
+
+export interface DetectProgress extends CpgdProgress {
+  /** Tile index and count (1 tile for small images). */
+  tile: number;
+  tiles: number;
+}
+
+export interface TileStats {
+  status: CpgdStatus;
+  iterations: number;
+  objective: number;
+  certificate: Certificate;
+  history: number[];
+  particleHistory: number[];
+  certificates: { iteration: number; gap: number; relativeGap: number; minV: number }[];
+}
+
+export interface DetectResult {
+  /** 'converged' when every tile converged, 'cancelled' when stopped, else 'max-iter'. */
+  status: CpgdStatus;
+  sources: Source[];
+  lambda: number;
+  background: BackgroundKind;
+  noise: NoiseEstimate;
+  /** Per-tile solver statistics (one entry for small images). */
+  tiles: TileStats[];
+  /** Largest relative duality gap over the tiles. */
+  relativeGap: number;
+  /** Smallest min V over the tiles (≥ 0 up to tolerance at the optimum). */
+  minV: number;
+  iterations: number;
+}
+
+export interface ValidDetectOptions {
+  psf: Psf;
+  lambda: LambdaOption;
+  background: BackgroundKind | 'auto';
+  noise: NoiseOptions;
+  cpgd: Omit<CpgdOptions, 'onProgress' | 'shouldStop'>;
+  mergeRadius: number;
+  minSnr: number;
+  frame: number;
+  tileSize: number;
+  signed: boolean;
+  onProgress: ((p: DetectProgress) => void) | undefined;
+  shouldStop: (() => boolean) | undefined;
+}
+
+export function validateLambda(v: unknown, name = '--lambda'): LambdaOption {
+  if (v === undefined || v === 'auto') return 'auto';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v < 0) throw new InvalidOptionError(name, v, 'must be a finite number ≥ 0, or auto');
+    return v;
+  }
+  if (typeof v === 'object' && v !== null && 'auto' in v) {
+    const f = (v as { auto: unknown }).auto;
+    if (typeof f !== 'number' || !Number.isFinite(f) || f <= 0) throw new InvalidOptionError(name, v, 'the auto factor must be a positive number');
+    return { auto: f };
+  }
+  throw new InvalidOptionError(name, v, 'must be a number ≥ 0, auto or auto:FACTOR');
+}
+
+export function validateDetectOptions(o: DetectOptions): ValidDetectOptions {
+  if (!o || typeof o !== 'object') throw new InvalidOptionError('options', o, 'must be an object');
+  if (!o.psf || typeof o.psf.stamp !== 'function') throw new InvalidOptionError('--psf', o.psf, 'a PSF model is required');
+  const bgs = ['none', 'constant', 'plane', 'surface', 'auto'];
+  const background = o.background ?? 'auto';
+  if (!bgs.includes(background)) throw new InvalidOptionError('--background', background, `must be one of ${bgs.join(', ')}`);
+  const mergeRadius = o.mergeRadius ?? 0.5 * o.psf.sigma;
+  if (!(Number.isFinite(mergeRadius) && mergeRadius >= 0)) throw new InvalidOptionError('mergeRadius', mergeRadius, 'must be ≥ 0 pixels');
+  const minSnr = o.minSnr ?? 0;
+  if (!(Number.isFinite(minSnr) && minSnr >= 0)) throw new InvalidOptionError('minSnr', minSnr, 'must be ≥ 0');
+  const frame = o.frame ?? 0;
+  if (!(Number.isInteger(frame) && frame >= 0)) throw new InvalidOptionError('frame', frame, 'must be an integer ≥ 0');
+  const tileSize = o.tileSize ?? 256;
+  if (!(Number.isInteger(tileSize) && tileSize >= 32)) throw new InvalidOptionError('tileSize', tileSize, 'must be an integer ≥ 32');
+  return {
+    psf: o.psf,
+    lambda: validateLambda(o.lambda),
+    background,
+    noise: validateNoiseOptions(o.noise),
+    cpgd: { ...(o.cpgd ?? {}) },
+    mergeRadius,
+    minSnr,
+    frame,
+    tileSize,
+    signed: o.signed ?? false,
+    onProgress: o.onProgress,
+    shouldStop: o.shouldStop,
+  };
+}
+
+/** σ_η = √(Σ w φ²) at the median weight, for a source at a pixel centre. */
+export function matchedFilterNoise(psf: Psf, medianWeight: number): number {
+  const st = allocStamp(psf);
+  psf.stamp(0, 0, st);
+  let g = 0;
+  for (let k = 0; k < st.nx * st.ny; k++) g += st.v[k] * st.v[k];
+  return Math.sqrt(g * medianWeight);
+}
+
+export function autoLambda(psf: Psf, medianWeight: number, validPixels: number, factor = 1): number {
+  return factor * Math.sqrt(2 * Math.log(Math.max(2, validPixels))) * matchedFilterNoise(psf, medianWeight);
+}
+
+/**
+ * BIC choice of the background model: each candidate is fitted at μ = 0 to the pixels that are
+ * not near a bright detection (matched filter above λ, dilated by the PSF radius).
+ */
+export function chooseBackground(data: Float64Array, weights: Float64Array, width: number, height: number, psf: Psf, lambda: number): BackgroundKind {
+  const N = width * height;
+  // Mask pixels where a constant-background matched filter sees a source.
+  const base = new BackgroundBasis('constant', width, height);
+  const ne0 = base.normalEquations(weights, data);
+  const c0 = new Cholesky(ne0.gram, 1).solve(ne0.rhs);
+  const u = new Float64Array(N);
+  for (let i = 0; i < N; i++) u[i] = weights[i] * (data[i] - c0[0]);
+  const eta = correlate(psf, u, width, height);
+  const masked = Float64Array.from(weights);
+  const r = Math.ceil(psf.radius);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (eta[y * width + x] <= lambda) continue;
+      for (let yy = Math.max(0, y - r); yy <= Math.min(height - 1, y + r); yy++) {
+        for (let xx = Math.max(0, x - r); xx <= Math.min(width - 1, x + r); xx++) masked[yy * width + xx] = 0;
+      }
+    }
+  }
+  let n = 0;
+  for (let i = 0; i < N; i++) if (masked[i] > 0) n++;
+  if (n < 16) return 'constant';
+  let best: BackgroundKind = 'constant';
+  let bestBic = Infinity;
+  for (const kind of ['constant', 'plane', 'surface'] as BackgroundKind[]) {
+    const basis = new BackgroundBasis(kind, width, height);
+    if (basis.size >= n / 4) continue;
+    const ne = basis.normalEquations(masked, data);
+    let c: Float64Array;
+    try {
+      c = new Cholesky(ne.gram, basis.size).solve(ne.rhs);
+    } catch {
+      continue;
+    }
+    let chi2 = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = y * width + x;
+        if (masked[i] === 0) continue;
+        const d = data[i] - basis.valueAt(x, y, c);
+        chi2 += masked[i] * d * d;
+      }
+    }
+    const bic = chi2 + basis.size * Math.log(n);
+    if (bic < bestBic) {
+      bestBic = bic;
+      best = kind;
+    }
+  }
+  return best;
+}
+
+export interface Tile {
+  /** Solved region (with margin), [x0, x1) × [y0, y1). */
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  /** Region whose sources this tile owns. */
+  cx0: number;
+  cy0: number;
+  cx1: number;
+  cy1: number;
+}
+
+/** Overlapping tiles: each owns a core region and is solved with a margin around it. */
+export function planTiles(width: number, height: number, tileSize: number, margin: number): Tile[] {
+  if (width <= tileSize && height <= tileSize) return [{ x0: 0, y0: 0, x1: width, y1: height, cx0: 0, cy0: 0, cx1: width, cy1: height }];
+  const nx = Math.ceil(width / tileSize);
+  const ny = Math.ceil(height / tileSize);
+  const tiles: Tile[] = [];
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      const cx0 = Math.round((i * width) / nx);
+      const cx1 = Math.round(((i + 1) * width) / nx);
+      const cy0 = Math.round((j * height) / ny);
+      const cy1 = Math.round(((j + 1) * height) / ny);
+      tiles.push({ cx0, cx1, cy0, cy1, x0: Math.max(0, cx0 - margin), x1: Math.min(width, cx1 + margin), y0: Math.max(0, cy0 - margin), y1: Math.min(height, cy1 + margin) });
+    }
+  }
+  return tiles;
+}
+
+/** Everything needed to solve tiles independently (in this thread or in workers). */
+export interface PreparedFrame {
+  width: number;
+  height: number;
+  data: Float64Array;
+  weights: Float64Array;
+  lambda: number;
+  background: BackgroundKind;
+  noise: NoiseEstimate;
+  tiles: Tile[];
+}
+
+export function prepareFrame(image: Image, o: ValidDetectOptions): PreparedFrame {
+  const { width, height } = image;
+  if (image.data.length !== width * height) throw new InvalidImageError(`image has ${image.data.length} pixels, expected ${width}×${height}`);
+  const { weights, data, estimate } = noiseWeights(image.data, width, height, o.noise);
+  let valid = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i] > 0) valid++;
+  if (valid === 0) throw new InvalidImageError('the image has no finite pixel');
+  const lambda = typeof o.lambda === 'number' ? o.lambda : autoLambda(o.psf, estimate.medianWeight, valid, o.lambda === 'auto' ? 1 : o.lambda.auto);
+  const background = o.background === 'auto' ? chooseBackground(data, weights, width, height, o.psf, lambda) : o.background;
+  const margin = Math.ceil(2 * o.psf.radius) + 2;
+  const tiles = o.psf.periodic ? planTiles(width, height, Infinity, 0) : planTiles(width, height, o.tileSize, margin);
+  return { width, height, data, weights, lambda, background, noise: estimate, tiles };
+}
+
+/** Solve one tile; returns its sources (in full-image pixel coordinates) and the solver stats. */
+export function solveTile(prep: PreparedFrame, tileIndex: number, o: ValidDetectOptions): { sources: RawSource[]; stats: TileStats } {
+  const t = prep.tiles[tileIndex];
+  const tw = t.x1 - t.x0;
+  const th = t.y1 - t.y0;
+  const data = new Float64Array(tw * th);
+  const weights = new Float64Array(tw * th);
+  for (let y = 0; y < th; y++) {
+    const src = (y + t.y0) * prep.width + t.x0;
+    data.set(prep.data.subarray(src, src + tw), y * tw);
+    weights.set(prep.weights.subarray(src, src + tw), y * tw);
+  }
+  const basis = prep.background === 'none' ? null : new BackgroundBasis(prep.background, tw, th);
+  const problem = { width: tw, height: th, data, weights, psf: o.psf, lambda: prep.lambda, background: basis, signed: o.signed };
+  const res = solveCpgd(problem, {
+    ...o.cpgd,
+    shouldStop: o.shouldStop,
+    onProgress: o.onProgress
+      ? (p) =>
+          o.onProgress!({
+            ...p,
+            tile: tileIndex,
+            tiles: prep.tiles.length,
+            snapshot: () => p.snapshot().map((q) => ({ ...q, x: q.x + t.x0, y: q.y + t.y0 })),
+          })
+      : undefined,
+  });
+  const raw = buildCatalogue(
+    { width: tw, height: th, data, weights, psf: o.psf, background: basis, backgroundCoefficients: res.backgroundCoefficients, particles: res.particles },
+    { mergeRadius: o.mergeRadius },
+  );
+  const sources: RawSource[] = [];
+  for (const s of raw) {
+    const x = s.x + t.x0;
+    const y = s.y + t.y0;
+    // Ownership by the core region (half-open, pixel-centre convention: pixel i spans i−½..i+½).
+    if (x < t.cx0 - 0.5 || x >= t.cx1 - 0.5 || y < t.cy0 - 0.5 || y >= t.cy1 - 0.5) {
+      // The outermost tiles also own sources that sit in the half pixel beyond the image edge.
+      const edgeX = (t.cx0 === 0 && x < -0.5 + 1e-9) || (t.cx1 === prep.width && x >= prep.width - 0.5);
+      const edgeY = (t.cy0 === 0 && y < -0.5 + 1e-9) || (t.cy1 === prep.height && y >= prep.height - 0.5);
+      if (!(edgeX || edgeY)) continue;
+      if (x < -0.5 || x > prep.width - 0.5 || y < -0.5 || y > prep.height - 0.5) continue;
+    }
+    sources.push({ ...s, x, y });
+  }
+  return {
+    sources,
+    stats: {
+      status: res.status,
+      iterations: res.iterations,
+      objective: res.objective,
+      certificate: res.certificate,
+      history: res.history,
+      particleHistory: res.particleHistory,
+      certificates: res.certificates,
+    },
+  };
+}
+
+/** Turn raw sources of a frame into catalogue rows (units, snr, filtering, ids). */
+export function finishCatalogue(raw: RawSource[], noise: NoiseEstimate, o: ValidDetectOptions, firstId = 1): Source[] {
+  // Fluxes in photons when the gain was given (ADU / (ADU per photon)); otherwise in ADU.
+  const scale = noise.gainGiven && noise.gain ? 1 / noise.gain : 1;
+  const rows: Source[] = [];
+  const sorted = [...raw].sort((a, b) => b.flux - a.flux);
+  for (const s of sorted) {
+    const snr = s.fluxErr > 0 ? s.flux / s.fluxErr : NaN;
+    if (o.minSnr > 0 && !(snr >= o.minSnr)) continue;
+    rows.push({
+      id: firstId + rows.length,
+      frame: o.frame,
+      x: s.x,
+      y: s.y,
+      flux: s.sign * s.flux * scale,
+      xErr: s.xErr,
+      yErr: s.yErr,
+      fluxErr: s.fluxErr * scale,
+      snr,
+      background: (s.background - noise.offset) * scale,
+    });
+  }
+  return rows;
+}
+
+export function summarise(stats: TileStats[]): { status: CpgdStatus; relativeGap: number; minV: number; iterations: number } {
+  let status: CpgdStatus = 'converged';
+  if (stats.some((s) => s.status === 'cancelled')) status = 'cancelled';
+  else if (stats.some((s) => s.status === 'max-iter')) status = 'max-iter';
+  return {
+    status,
+    relativeGap: Math.max(0, ...stats.map((s) => s.certificate.relativeGap)),
+    minV: Math.min(...stats.map((s) => s.certificate.minV)),
+    iterations: Math.max(0, ...stats.map((s) => s.iterations)),
+  };
+}
+
+/** Detect the sources of one frame. Throws only on invalid input; cancellation is a status. */
+export function detect(image: Image, options: DetectOptions): DetectResult {
+  const o = validateDetectOptions(options);
+  const prep = prepareFrame(image, o);
+  const raw: RawSource[] = [];
+  const stats: TileStats[] = [];
+  for (let i = 0; i < prep.tiles.length; i++) {
+    if (o.shouldStop?.()) break;
+    const r = solveTile(prep, i, o);
+    raw.push(...r.sources);
+    stats.push(r.stats);
+  }
+  const sum = summarise(stats);
+  const cancelled = stats.length < prep.tiles.length || sum.status === 'cancelled';
+  return {
+    status: cancelled ? 'cancelled' : sum.status,
+    sources: finishCatalogue(raw, prep.noise, o),
+    lambda: prep.lambda,
+    background: prep.background,
+    noise: prep.noise,
+    tiles: stats,
+    relativeGap: sum.relativeGap,
+    minV: sum.minV,
+    iterations: sum.iterations,
+  };
+}

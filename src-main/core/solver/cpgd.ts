@@ -1,0 +1,1124 @@
+/**
+ * Conic particle gradient descent (CPGD) for sparse deconvolution over measures
+ * (Chizat, "Sparse optimization on measures with over-parameterized gradient descent").
+ *
+ * Objective, for an image f with noise weights w, PSF φ and a linear background B = Σ c_k b_k:
+ *
+ *   F(μ, c) = ½ Σ_p w_p (Σ_i s_i a_i φ(p − x_i) + B_p − f_p)² + λ Σ_i a_i,   a_i ≥ 0,
+ *
+ * with s_i = +1 (or ±1 in signed mode). The first variation at a particle is
+ *   V(x) = s Σ_p q_p φ(p − x) + λ,   q_p = w_p (model_p − f_p),
+ * and one CPGD step is a_i ← a_i exp(−2 α V(x_i)), x_i ← x_i − β ∇V(x_i), the background refitted
+ * exactly after each step. The step is scaled by t ∈ (0, 1], halved until F does not increase.
+ *
+ * Work per iteration is proportional to (live particles) × (PSF support): the model is kept on
+ * the pixels that particles touch, and the background's contribution to F is a closed-form
+ * quadratic in c. Whole-image passes happen only in the start and in the certificate.
+ */
+
+import { InvalidOptionError } from '../errors.js';
+import { allocStamp, type Psf, type Stamp } from '../psf/types.js';
+import { BackgroundBasis, Cholesky } from './background.js';
+import { correlate } from './correlate.js';
+import { copyStamp, groupSystem, proximityGroups, type Member } from './groups.js';
+
+/** The problem CPGD solves; built by `detect` from an image, or directly by callers and tests. */
+export interface CpgdProblem {
+  readonly width: number;
+  readonly height: number;
+  /** f, row-major; pixels with weight 0 are ignored (their value may be anything finite). */
+  readonly data: Float64Array;
+  /** w_p = 1 / variance_p (0 masks a pixel). */
+  readonly weights: Float64Array;
+  readonly psf: Psf;
+  /** Regularisation λ ≥ 0, in units of the data term's first variation. */
+  readonly lambda: number;
+  /** Background basis, or null for no background. */
+  readonly background: BackgroundBasis | null;
+  /** Signed mode: particles come in two families, +φ and −φ (the talk's signed 1-D example). */
+  readonly signed?: boolean;
+}
+
+/** A particle for an explicit start. */
+export interface ParticleInit {
+  x: number;
+  y: number;
+  a: number;
+  sign?: 1 | -1;
+}
+
+/** Progress reported by CPGD (at every iteration). */
+export interface CpgdProgress {
+  iteration: number;
+  /** Objective value F. */
+  objective: number;
+  /** Live particle count. */
+  particles: number;
+  /** Step scale t accepted at this iteration. */
+  step: number;
+  /** Latest certificate, when one was computed at this iteration. */
+  certificate?: Certificate;
+  /** Copy of the particles (x, y, a, sign), made only when called. */
+  snapshot(): ParticleInit[];
+}
+
+/**
+ * Distance to the optimum. `gap` = F − D(p) for the dual point p = s·W(f − model), scaled by
+ * s = min(1, λ / max η) to be feasible, with η(x) = Σ_p w_p (f − model)_p φ(p − x): by weak
+ * duality F − F* ≤ gap. `maxEta` is searched on the pixel grid and refined to sub-pixel maxima;
+ * `minV` = λ − max η is the talk's optimality condition V ≥ 0 (≥ 0 at the optimum).
+ */
+export interface Certificate {
+  gap: number;
+  /** gap / max(|F|, tiny). */
+  relativeGap: number;
+  maxEta: number;
+  minV: number;
+  /** Where min V is attained (pixels). */
+  worst: { x: number; y: number };
+  /** Where V < 0 away from particles (candidate births). */
+  violations: { x: number; y: number; eta: number; sign: 1 | -1 }[];
+}
+
+export interface CpgdOptions {
+  /** Iteration cap (default 2000). */
+  maxIter?: number;
+  /** Stop when the certificate's relative duality gap is at or below this (default 1e-6). */
+  tolerance?: number;
+  /**
+   * Weight step α (default 0.5), dimensionless: with `precondition`, the update is
+   * a_i ← a_i exp(−2 t α V_i / (G_i S_i)) with G_i = Σ w φ_i², S_i the local amplitude; without,
+   * V is divided by the global scale Ĝ·Â fixed at the start (Ĝ = Σ w φ² at the brightest
+   * candidate, Â its amplitude), which keeps the plain flow of the talk.
+   */
+  alpha?: number;
+  /** β/α, the position step relative to the weight step (default 1). 0 freezes positions. */
+  betaOverAlpha?: number;
+  /**
+   * Per-particle time rescaling by the local curvature and amplitude (default true): a diagonal
+   * preconditioner of the same flow that makes faint and bright sources converge at the same
+   * rate. false gives the plain CPGD of the talk.
+   */
+  precondition?: boolean;
+  /**
+   * Start: 'screened' (default) puts one particle per grid node where the PSF-matched
+   * correlation of the data at μ = 0 exceeds λ (elsewhere mass cannot grow at the start);
+   * 'grid' covers the whole domain; or an explicit list of particles.
+   */
+  init?: 'screened' | 'grid' | ParticleInit[];
+  /** Grid spacing of the start in pixels (default 1). */
+  gridSpacing?: number;
+  /** Initial weight of every particle for the 'grid' start (default: estimated from the data). */
+  initialWeight?: number;
+  /**
+   * Particles of the same sign closer than this (pixels) are merged into one at their
+   * mass-weighted centre when that does not increase F (default 0.25·σ; 0 disables).
+   */
+  mergeDistance?: number;
+  /** Prune/merge every this many iterations (default 5). */
+  maintenanceEvery?: number;
+  /** Compute the certificate every this many iterations (default 10). */
+  certificateEvery?: number;
+  /** Let the step scale t grow back after successful steps (default true). */
+  adaptiveStep?: boolean;
+  /** Largest step scale t (default 1). */
+  maxStep?: number;
+  /** Add particles where the certificate finds V < 0 away from particles (default true). */
+  births?: boolean;
+  /**
+   * Every this many iterations, one sliding sweep (damped Gauss–Newton on each particle's
+   * weight and position for F, λ included, undone if F rose) accelerates the end game where
+   * sources overlap (default 5; 0 gives plain CPGD).
+   */
+  slideEvery?: number;
+  onProgress?: (p: CpgdProgress) => void;
+  shouldStop?: () => boolean;
+}
+
+export type CpgdStatus = 'converged' | 'max-iter' | 'cancelled';
+
+export interface CpgdResult {
+  status: CpgdStatus;
+  iterations: number;
+  particles: ParticleInit[];
+  /** Background coefficients (see BackgroundBasis). */
+  backgroundCoefficients: Float64Array;
+  objective: number;
+  certificate: Certificate;
+  /** F after every accepted iteration (index 0: the start). */
+  history: number[];
+  /** Live particles after every iteration (index 0: the start). */
+  particleHistory: number[];
+  /** Certificates as they were computed. */
+  certificates: { iteration: number; gap: number; relativeGap: number; minV: number }[];
+}
+
+interface ValidOptions {
+  maxIter: number;
+  tolerance: number;
+  alpha: number;
+  beta: number;
+  precondition: boolean;
+  init: 'screened' | 'grid' | ParticleInit[];
+  gridSpacing: number;
+  initialWeight: number | undefined;
+  mergeDistance: number;
+  maintenanceEvery: number;
+  certificateEvery: number;
+  adaptiveStep: boolean;
+  maxStep: number;
+  births: boolean;
+  slideEvery: number;
+  onProgress: ((p: CpgdProgress) => void) | undefined;
+  shouldStop: (() => boolean) | undefined;
+}
+
+function num(name: string, v: unknown, def: number, check: (x: number) => boolean, reason: string): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) throw new InvalidOptionError(name, v, reason);
+  return v;
+}
+
+export function validateCpgdOptions(o: CpgdOptions, psf: Psf): ValidOptions {
+  const alpha = num('alpha', o.alpha, 0.5, (x) => x > 0, 'must be a positive number');
+  const ratio = num('betaOverAlpha', o.betaOverAlpha, 1, (x) => x >= 0, 'must be ≥ 0');
+  const init = o.init ?? 'screened';
+  if (!(init === 'screened' || init === 'grid' || Array.isArray(init))) throw new InvalidOptionError('init', init, "must be 'screened', 'grid' or a list of particles");
+  if (Array.isArray(init)) {
+    for (const p of init) {
+      if (!Number.isFinite(p.x) || !Number.isFinite(p.y) || !(p.a >= 0)) throw new InvalidOptionError('init', p, 'particles need finite x, y and a ≥ 0');
+    }
+  }
+  return {
+    maxIter: num('maxIter', o.maxIter, 2000, (x) => Number.isInteger(x) && x >= 0, 'must be an integer ≥ 0'),
+    tolerance: num('tolerance', o.tolerance, 1e-6, (x) => x >= 0, 'must be ≥ 0'),
+    alpha,
+    beta: alpha * ratio,
+    precondition: o.precondition ?? true,
+    init,
+    gridSpacing: num('gridSpacing', o.gridSpacing, 1, (x) => x > 0, 'must be a positive number of pixels'),
+    initialWeight: o.initialWeight === undefined ? undefined : num('initialWeight', o.initialWeight, 0, (x) => x > 0, 'must be positive'),
+    mergeDistance: num('mergeDistance', o.mergeDistance, 0.25 * psf.sigma, (x) => x >= 0, 'must be ≥ 0 pixels'),
+    maintenanceEvery: num('maintenanceEvery', o.maintenanceEvery, 5, (x) => Number.isInteger(x) && x >= 1, 'must be an integer ≥ 1'),
+    certificateEvery: num('certificateEvery', o.certificateEvery, 10, (x) => Number.isInteger(x) && x >= 1, 'must be an integer ≥ 1'),
+    adaptiveStep: o.adaptiveStep ?? true,
+    maxStep: num('maxStep', o.maxStep, 1, (x) => x > 0, 'must be positive'),
+    births: o.births ?? true,
+    slideEvery: num('slideEvery', o.slideEvery, 5, (x) => Number.isInteger(x) && x >= 0, 'must be an integer ≥ 0'),
+    onProgress: o.onProgress,
+    shouldStop: o.shouldStop,
+  };
+}
+
+/** Particles as a structure of arrays. */
+class Particles {
+  n = 0;
+  x: Float64Array;
+  y: Float64Array;
+  a: Float64Array;
+  s: Int8Array;
+  constructor(capacity: number) {
+    const c = Math.max(4, capacity);
+    this.x = new Float64Array(c);
+    this.y = new Float64Array(c);
+    this.a = new Float64Array(c);
+    this.s = new Int8Array(c);
+  }
+  push(x: number, y: number, a: number, s: number): void {
+    if (this.n === this.x.length) {
+      const c = this.n * 2;
+      const grow = <T extends Float64Array | Int8Array>(arr: T, make: (n: number) => T): T => {
+        const b = make(c);
+        b.set(arr);
+        return b;
+      };
+      this.x = grow(this.x, (k) => new Float64Array(k));
+      this.y = grow(this.y, (k) => new Float64Array(k));
+      this.a = grow(this.a, (k) => new Float64Array(k));
+      this.s = grow(this.s, (k) => new Int8Array(k));
+    }
+    const i = this.n++;
+    this.x[i] = x;
+    this.y[i] = y;
+    this.a[i] = a;
+    this.s[i] = s;
+  }
+  copyFrom(o: Particles): void {
+    if (this.x.length < o.n) {
+      this.x = new Float64Array(o.x.length);
+      this.y = new Float64Array(o.x.length);
+      this.a = new Float64Array(o.x.length);
+      this.s = new Int8Array(o.x.length);
+    }
+    this.n = o.n;
+    this.x.set(o.x.subarray(0, o.n));
+    this.y.set(o.y.subarray(0, o.n));
+    this.a.set(o.a.subarray(0, o.n));
+    this.s.set(o.s.subarray(0, o.n));
+  }
+  list(): ParticleInit[] {
+    const out: ParticleInit[] = [];
+    for (let i = 0; i < this.n; i++) out.push({ x: this.x[i], y: this.y[i], a: this.a[i], sign: this.s[i] as 1 | -1 });
+    return out;
+  }
+}
+
+/**
+ * The state shared by all passes: the model Φμ kept on the touched pixels, the background fit,
+ * and q = w (model − f) on the touched pixels.
+ */
+class Workspace {
+  readonly p: CpgdProblem;
+  readonly W: number;
+  readonly H: number;
+  readonly N: number;
+  readonly phiMu: Float64Array;
+  readonly q: Float64Array;
+  readonly mark: Uint8Array;
+  touched: Int32Array;
+  nTouched = 0;
+  readonly K: number;
+  readonly chol: Cholesky | null;
+  readonly g: Float64Array;
+  readonly c: Float64Array;
+  private readonly h: Float64Array;
+  private readonly rhs: Float64Array;
+  private readonly bvec: Float64Array;
+  readonly gram: Float64Array;
+  /** ½ Σ w f². */
+  readonly halfWff: number;
+  readonly stamp: Stamp;
+  readonly periodic: boolean;
+  /** Σ φ² for a source at a pixel centre. */
+  readonly psfSelf: number;
+
+  constructor(p: CpgdProblem) {
+    this.p = p;
+    this.W = p.width;
+    this.H = p.height;
+    this.N = p.width * p.height;
+    this.phiMu = new Float64Array(this.N);
+    this.q = new Float64Array(this.N);
+    this.mark = new Uint8Array(this.N);
+    this.touched = new Int32Array(Math.min(this.N, 1 << 16));
+    this.stamp = allocStamp(p.psf);
+    this.periodic = p.psf.periodic;
+    p.psf.stamp(0, 0, this.stamp);
+    let self = 0;
+    for (let k = 0; k < this.stamp.nx * this.stamp.ny; k++) self += this.stamp.v[k] * this.stamp.v[k];
+    this.psfSelf = self;
+    let hw = 0;
+    for (let i = 0; i < this.N; i++) hw += p.weights[i] * p.data[i] * p.data[i];
+    this.halfWff = 0.5 * hw;
+    const bg = p.background;
+    this.K = bg ? bg.size : 0;
+    this.h = new Float64Array(this.K);
+    this.rhs = new Float64Array(this.K);
+    this.bvec = new Float64Array(this.K);
+    this.c = new Float64Array(this.K);
+    if (bg && this.K > 0) {
+      const ne = bg.normalEquations(p.weights, p.data);
+      this.gram = ne.gram;
+      this.g = ne.rhs;
+      this.chol = new Cholesky(ne.gram, this.K);
+    } else {
+      this.gram = new Float64Array(0);
+      this.g = new Float64Array(0);
+      this.chol = null;
+    }
+  }
+
+  /** Wrap or clip a stamp box: calls fn(pixelIndex, stampIndex) for every pixel inside the image. */
+  private clipBox(st: Stamp): [number, number, number, number] {
+    // Returns [i0, i1, j0, j1] in stamp coordinates of the part inside the image.
+    const i0 = Math.max(0, -st.x0);
+    const i1 = Math.min(st.nx, this.W - st.x0);
+    const j0 = Math.max(0, -st.y0);
+    const j1 = Math.min(st.ny, this.H - st.y0);
+    return [i0, i1, j0, j1];
+  }
+
+  private touch(idx: number): void {
+    if (this.mark[idx] === 0) {
+      this.mark[idx] = 1;
+      if (this.nTouched === this.touched.length) {
+        const t = new Int32Array(Math.min(this.N, this.touched.length * 2));
+        t.set(this.touched);
+        this.touched = t;
+      }
+      this.touched[this.nTouched++] = idx;
+    }
+  }
+
+  /** Rebuild Φμ for the particles, refit the background, and return F. */
+  evaluate(ps: Particles): number {
+    const { phiMu, mark, touched, W, p } = this;
+    for (let k = 0; k < this.nTouched; k++) {
+      const idx = touched[k];
+      phiMu[idx] = 0;
+      mark[idx] = 0;
+    }
+    this.nTouched = 0;
+    const st = this.stamp;
+    let mass = 0;
+    for (let i = 0; i < ps.n; i++) {
+      const amp = ps.s[i] * ps.a[i];
+      mass += ps.a[i];
+      p.psf.stamp(ps.x[i], ps.y[i], st);
+      const [i0, i1, j0, j1] = this.clipBox(st);
+      const v = st.v;
+      for (let j = j0; j < j1; j++) {
+        const row = (st.y0 + j) * W + st.x0;
+        const srow = j * st.nx;
+        for (let ii = i0; ii < i1; ii++) {
+          const idx = row + ii;
+          if (mark[idx] === 0) this.touch(idx);
+          phiMu[idx] += amp * v[srow + ii];
+        }
+      }
+    }
+    return this.fitBackgroundAndObjective() + p.lambda * mass;
+  }
+
+  /**
+   * Add amp·φ(· − (x, y)) to the model and to q = w (B + Φμ − f) incrementally (requires q to be
+   * current on the touched pixels, i.e. computeQ() since the last evaluate()). Returns the exact
+   * change of the data term ½ Σ w (model − f)² (background held fixed).
+   */
+  addIncremental(x: number, y: number, amp: number): number {
+    const { phiMu, mark, q, W, p, K, c } = this;
+    const bg = p.background;
+    const st = this.stamp;
+    p.psf.stamp(x, y, st);
+    const [i0, i1, j0, j1] = this.clipBox(st);
+    let dF = 0;
+    for (let j = j0; j < j1; j++) {
+      const py = st.y0 + j;
+      const row = py * W + st.x0;
+      const srow = j * st.nx;
+      for (let ii = i0; ii < i1; ii++) {
+        const idx = row + ii;
+        if (mark[idx] === 0) {
+          this.touch(idx);
+          const B = bg && K > 0 ? bg.valueAt(st.x0 + ii, py, c) : 0;
+          q[idx] = p.weights[idx] * (B - p.data[idx]);
+        }
+        const d = amp * st.v[srow + ii];
+        const wd = p.weights[idx] * d;
+        dF += (q[idx] + 0.5 * wd) * d;
+        phiMu[idx] += d;
+        q[idx] += wd;
+      }
+    }
+    return dF;
+  }
+
+  /** √(Σ_p w_p φ(p − x)²): the noise amplitude scale at a position (cheap: pixel centre weight). */
+  selfNorm(x: number, y: number): number {
+    const px = Math.min(this.W - 1, Math.max(0, Math.round(x)));
+    const py = Math.min(this.H - 1, Math.max(0, Math.round(y)));
+    return Math.sqrt(this.psfSelf * this.p.weights[py * this.W + px]);
+  }
+
+  /** Background coefficients optimal for the current Φμ; returns the data term of F. */
+  private fitBackgroundAndObjective(): number {
+    const { phiMu, touched, W, p, K } = this;
+    const w = p.weights;
+    const f = p.data;
+    const bg = p.background;
+    if (bg && K > 0) {
+      const h = this.h;
+      h.fill(0);
+      const b = this.bvec;
+      for (let k = 0; k < this.nTouched; k++) {
+        const idx = touched[k];
+        const wm = w[idx] * phiMu[idx];
+        if (wm === 0) continue;
+        const y = (idx / W) | 0;
+        bg.basisAt(idx - y * W, y, b);
+        for (let kk = 0; kk < K; kk++) h[kk] += wm * b[kk];
+      }
+      for (let kk = 0; kk < K; kk++) this.rhs[kk] = this.g[kk] - h[kk];
+      this.chol!.solve(this.rhs, this.c);
+    }
+    // ½ Σ_all w (B − f)² = ½ cᵀ A c − cᵀ g + ½ Σ w f²
+    let F = this.halfWff;
+    const c = this.c;
+    for (let i = 0; i < K; i++) {
+      let Ac = 0;
+      for (let j = 0; j < K; j++) Ac += this.gram[i * K + j] * c[j];
+      F += 0.5 * c[i] * Ac - c[i] * this.g[i];
+    }
+    let cross = 0;
+    let quad = 0;
+    for (let k = 0; k < this.nTouched; k++) {
+      const idx = touched[k];
+      const m = phiMu[idx];
+      const wp = w[idx];
+      let B = 0;
+      if (bg && K > 0) {
+        const y = (idx / W) | 0;
+        B = bg.valueAt(idx - y * W, y, c);
+      }
+      cross += wp * (B - f[idx]) * m;
+      quad += wp * m * m;
+    }
+    return F + cross + 0.5 * quad;
+  }
+
+  /** q = w (B + Φμ − f) on the touched pixels. */
+  computeQ(): void {
+    const { phiMu, touched, W, p, K, q, c } = this;
+    const bg = p.background;
+    for (let k = 0; k < this.nTouched; k++) {
+      const idx = touched[k];
+      let B = 0;
+      if (bg && K > 0) {
+        const y = (idx / W) | 0;
+        B = bg.valueAt(idx - y * W, y, c);
+      }
+      q[idx] = p.weights[idx] * (B + phiMu[idx] - p.data[idx]);
+    }
+  }
+
+  /** Full-image residual q = w (B + Φμ − f), for the certificate. */
+  fullQ(out: Float64Array): Float64Array {
+    const { W, H, p, K, c, phiMu } = this;
+    const bg = p.background;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const idx = y * W + x;
+        const B = bg && K > 0 ? bg.valueAt(x, y, c) : 0;
+        out[idx] = p.weights[idx] * (B + phiMu[idx] - p.data[idx]);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Per-particle first variation and the scales of the preconditioner:
+   * V_i, ∇V_i, G_i = Σ w φ², Hx_i = Σ w (∂xφ)², Hy_i, and the local amplitude
+   * M_i = Σ w φ |Φμ| / G_i. Requires computeQ().
+   */
+  gradients(ps: Particles, out: Grad): void {
+    out.ensure(ps.n);
+    const { q, phiMu, W, p } = this;
+    const w = p.weights;
+    const st = this.stamp;
+    for (let i = 0; i < ps.n; i++) {
+      p.psf.stamp(ps.x[i], ps.y[i], st);
+      const [i0, i1, j0, j1] = this.clipBox(st);
+      const { v, dx, dy } = st;
+      let sv = 0, sx = 0, sy = 0, G = 0, Hx = 0, Hy = 0, M = 0;
+      for (let j = j0; j < j1; j++) {
+        const row = (st.y0 + j) * W + st.x0;
+        const srow = j * st.nx;
+        for (let ii = i0; ii < i1; ii++) {
+          const idx = row + ii;
+          const k = srow + ii;
+          const qv = q[idx];
+          const wv = w[idx];
+          const vk = v[k];
+          const dxk = dx[k];
+          const dyk = dy[k];
+          sv += qv * vk;
+          sx += qv * dxk;
+          sy += qv * dyk;
+          const wvk = wv * vk;
+          G += wvk * vk;
+          Hx += wv * dxk * dxk;
+          Hy += wv * dyk * dyk;
+          const m = phiMu[idx];
+          M += wvk * (m < 0 ? -m : m);
+        }
+      }
+      const s = ps.s[i];
+      out.V[i] = s * sv + p.lambda;
+      out.gx[i] = s * sx;
+      out.gy[i] = s * sy;
+      out.G[i] = G;
+      out.Hx[i] = Hx;
+      out.Hy[i] = Hy;
+      out.M[i] = G > 0 ? M / G : 0;
+    }
+  }
+
+  /** η(x) = −s Σ q φ(p − x) at a point (the data term of −V). */
+  etaAt(x: number, y: number, qFull: Float64Array): number {
+    const st = this.stamp;
+    this.p.psf.stamp(x, y, st);
+    const [i0, i1, j0, j1] = this.clipBox(st);
+    let s = 0;
+    for (let j = j0; j < j1; j++) {
+      const row = (st.y0 + j) * this.W + st.x0;
+      const srow = j * st.nx;
+      for (let ii = i0; ii < i1; ii++) s += qFull[row + ii] * st.v[srow + ii];
+    }
+    return -s;
+  }
+}
+
+class Grad {
+  V = new Float64Array(0);
+  gx = new Float64Array(0);
+  gy = new Float64Array(0);
+  G = new Float64Array(0);
+  Hx = new Float64Array(0);
+  Hy = new Float64Array(0);
+  M = new Float64Array(0);
+  ensure(n: number): void {
+    if (this.V.length >= n) return;
+    const c = Math.max(n, this.V.length * 2);
+    this.V = new Float64Array(c);
+    this.gx = new Float64Array(c);
+    this.gy = new Float64Array(c);
+    this.G = new Float64Array(c);
+    this.Hx = new Float64Array(c);
+    this.Hy = new Float64Array(c);
+    this.M = new Float64Array(c);
+  }
+}
+
+/** Largest growth exponent of one weight update: a weight grows at most e^2.5 ≈ 12× per step. */
+const MAX_GROWTH = 2.5;
+/** Largest position move of one step, pixels: keeps particles from jumping over sources. */
+const MAX_MOVE = 0.5;
+
+/**
+ * η map for the residual of the current state (−data term of V at every pixel centre), with the
+ * sign that maximises it in signed mode, and the refined local maxima above `floor`.
+ */
+function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): Certificate {
+  const { W, H, p } = ws;
+  const qFull = ws.fullQ(new Float64Array(ws.N));
+  const corr = correlate(p.psf, qFull, W, H);
+  // η = −corr; in signed mode the − family sees +corr.
+  let maxEta = -Infinity;
+  let worst = { x: 0, y: 0 };
+  const lambda = p.lambda;
+  const floor = 0.5 * lambda;
+  const candidates: { x: number; y: number; eta: number; sign: 1 | -1 }[] = [];
+  const signs: (1 | -1)[] = signed ? [1, -1] : [1];
+  for (const sg of signs) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const e = -sg * corr[y * W + x];
+        if (e > maxEta) {
+          maxEta = e;
+          worst = { x, y };
+        }
+        if (e <= floor) continue;
+        // Local maximum over the 3×3 neighbourhood (wrapping on the torus).
+        let isMax = true;
+        for (let dy = -1; dy <= 1 && isMax; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            if (dx === 0 && dy === 0) continue;
+            let xx = x + dx;
+            let yy = y + dy;
+            if (p.psf.periodic) {
+              xx = (xx + W) % W;
+              yy = (yy + H) % H;
+            } else if (xx < 0 || yy < 0 || xx >= W || yy >= H) continue;
+            if (-sg * corr[yy * W + xx] > e) {
+              isMax = false;
+              break;
+            }
+          }
+        }
+        if (isMax) candidates.push({ x, y, eta: e, sign: sg });
+      }
+    }
+  }
+  // Refine each candidate to its sub-pixel maximum by parabolic steps on exact evaluations.
+  const violations: Certificate['violations'] = [];
+  for (const cnd of candidates) {
+    let cx = cnd.x;
+    let cy = cnd.y;
+    let best = cnd.eta;
+    for (let h = 0.5; h >= 0.05; h /= 2.5) {
+      const e0 = cnd.sign * ws.etaAt(cx, cy, qFull);
+      const exm = cnd.sign * ws.etaAt(cx - h, cy, qFull);
+      const exp = cnd.sign * ws.etaAt(cx + h, cy, qFull);
+      const dxx = exp - 2 * e0 + exm;
+      let nx = cx;
+      if (dxx < 0) nx = cx + Math.max(-h, Math.min(h, (-h * (exp - exm)) / (2 * dxx)));
+      let ny = cy;
+      if (p.psf.dims === 2) {
+        const eym = cnd.sign * ws.etaAt(cx, cy - h, qFull);
+        const eyp = cnd.sign * ws.etaAt(cx, cy + h, qFull);
+        const dyy = eyp - 2 * e0 + eym;
+        if (dyy < 0) ny = cy + Math.max(-h, Math.min(h, (-h * (eyp - eym)) / (2 * dyy)));
+      }
+      const e1 = cnd.sign * ws.etaAt(nx, ny, qFull);
+      best = Math.max(best, e0);
+      if (e1 > best) {
+        best = e1;
+        cx = nx;
+        cy = ny;
+      }
+    }
+    if (best > maxEta) {
+      maxEta = best;
+      worst = { x: cx, y: cy };
+    }
+    if (best > lambda) violations.push({ x: cx, y: cy, eta: best, sign: cnd.sign });
+  }
+  // Exact values at the particles too.
+  for (let i = 0; i < ps.n; i++) {
+    const e = ps.s[i] * ws.etaAt(ps.x[i], ps.y[i], qFull);
+    if (e > maxEta) {
+      maxEta = e;
+      worst = { x: ps.x[i], y: ps.y[i] };
+    }
+  }
+  // Dual value at the scaled residual: D = −s Σ q f − ½ s² Σ q²/w.
+  let qf = 0;
+  let qq = 0;
+  for (let i = 0; i < ws.N; i++) {
+    const wi = p.weights[i];
+    if (wi === 0) continue;
+    const qi = qFull[i];
+    qf += qi * p.data[i];
+    qq += (qi * qi) / wi;
+  }
+  const s = maxEta > lambda ? lambda / maxEta : 1;
+  const D = -s * qf - 0.5 * s * s * qq;
+  const gap = Math.max(0, F - D);
+  return {
+    gap,
+    relativeGap: gap / Math.max(Math.abs(F), 1e-300),
+    maxEta,
+    minV: lambda - maxEta,
+    worst,
+    violations,
+  };
+}
+
+/** Start positions and weights. */
+function initialParticles(ws: Workspace, o: ValidOptions, signed: boolean): { ps: Particles; scaleG: number; scaleA: number; scaleH: number } {
+  const { W, H, p } = ws;
+  ws.evaluate(new Particles(1));
+  const q0 = ws.fullQ(new Float64Array(ws.N));
+  const corr = correlate(p.psf, q0, W, H);
+  // Ĝ, Ĥ: self inner products of the PSF at the image centre with the median weight.
+  const st = allocStamp(p.psf);
+  p.psf.stamp(Math.floor(W / 2), Math.floor(H / 2), st);
+  let g2 = 0;
+  let h2 = 0;
+  for (let k = 0; k < st.nx * st.ny; k++) {
+    g2 += st.v[k] * st.v[k];
+    h2 += st.dx[k] * st.dx[k];
+  }
+  const wsorted = Float64Array.from(p.weights).filter((w) => w > 0).sort();
+  const wMed = wsorted.length ? wsorted[wsorted.length >> 1] : 1;
+  const scaleG = g2 * wMed;
+  const scaleH = h2 * wMed;
+  let maxEta = 0;
+  for (let i = 0; i < ws.N; i++) maxEta = Math.max(maxEta, signed ? Math.abs(corr[i]) : -corr[i]);
+  const scaleA = Math.max(maxEta / Math.max(scaleG, 1e-300), 1e-300);
+  const ps = new Particles(1024);
+  const h = o.gridSpacing;
+  const sig = p.psf.sigma;
+  const cover = Math.max(1, (Math.PI * sig * sig) / (h * h));
+  if (Array.isArray(o.init)) {
+    for (const q of o.init) ps.push(q.x, q.y, q.a, q.sign ?? 1);
+  } else {
+    const ny = p.psf.dims === 1 ? 1 : Math.max(1, Math.round(H / h));
+    const nx = Math.max(1, Math.round(W / h));
+    const hx = W / nx;
+    const hy = p.psf.dims === 1 ? 1 : H / ny;
+    const grid = o.init === 'grid';
+    const a0 = o.initialWeight ?? scaleA / cover;
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        // Grid nodes at the centres of cells (for h = 1: the pixel centres).
+        const x = p.psf.periodic ? i * hx : (i + 0.5) * hx - 0.5;
+        const y = p.psf.dims === 1 ? 0 : p.psf.periodic ? j * hy : (j + 0.5) * hy - 0.5;
+        const px = Math.min(W - 1, Math.max(0, Math.round(x)));
+        const py = Math.min(H - 1, Math.max(0, Math.round(y)));
+        const eta = -corr[py * W + px];
+        for (const sg of signed ? [1, -1] : [1]) {
+          const e = sg * eta;
+          if (grid) ps.push(x, y, a0, sg);
+          else if (e > p.lambda) {
+            const Gp = scaleG * (p.weights[py * W + px] / wMed || 1);
+            ps.push(x, y, (e - p.lambda) / Gp / cover, sg);
+          }
+        }
+      }
+    }
+  }
+  return { ps, scaleG, scaleA, scaleH };
+}
+
+/** Run CPGD. Throws only on invalid options; otherwise returns a status. */
+export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): CpgdResult {
+  const o = validateCpgdOptions(options, problem.psf);
+  const { width: W, height: H } = problem;
+  if (!(problem.lambda >= 0) || !Number.isFinite(problem.lambda)) throw new InvalidOptionError('lambda', problem.lambda, 'must be a finite number ≥ 0');
+  if (problem.data.length !== W * H || problem.weights.length !== W * H) throw new InvalidOptionError('image', `${problem.data.length}`, `data and weights must have ${W}×${H} values`);
+  const signed = problem.signed ?? false;
+  const ws = new Workspace(problem);
+  const psf = problem.psf;
+  const init = initialParticles(ws, o, signed);
+  let ps = init.ps;
+  let trial = new Particles(ps.n);
+  let F = ws.evaluate(ps);
+  const history = [F];
+  const particleHistory = [ps.n];
+  const certificates: CpgdResult['certificates'] = [];
+  const grad = new Grad();
+  let t = o.adaptiveStep ? Math.min(0.5, o.maxStep) : o.maxStep;
+  let status: CpgdStatus = 'max-iter';
+  let cert: Certificate | undefined;
+  let iter = 0;
+  const clampX = (x: number) => (psf.periodic ? ((x % W) + W) % W : Math.min(W - 0.5, Math.max(-0.5, x)));
+  const clampY = (y: number) => (psf.dims === 1 ? 0 : psf.periodic ? ((y % H) + H) % H : Math.min(H - 0.5, Math.max(-0.5, y)));
+
+  const birthExclusion = Math.max(o.mergeDistance, 0.1);
+  const checkCertificate = (): boolean => {
+    ws.evaluate(ps);
+    cert = certificate(ws, ps, F, signed);
+    certificates.push({ iteration: iter, gap: cert.gap, relativeGap: cert.relativeGap, minV: cert.minV });
+    if (cert.relativeGap <= o.tolerance) return true;
+    if (o.births && cert.violations.length > 0) {
+      // Births where V < 0 away from every particle: an isolated particle of mass (η − λ)/G
+      // lowers F by (η − λ)²/(2G) there.
+      const before = ps.n;
+      for (const v of cert.violations) {
+        let near = false;
+        for (let i = 0; i < before && !near; i++) {
+          // Within the merge distance a violation belongs to that particle (sliding moves it
+          // there); beyond it, a second source needs a particle of its own.
+          if (ps.s[i] === v.sign && Math.hypot(ps.x[i] - v.x, ps.y[i] - v.y) <= birthExclusion) near = true;
+        }
+        if (near) continue;
+        const st = ws.stamp;
+        psf.stamp(v.x, v.y, st);
+        let G = 0;
+        for (let k = 0; k < st.nx * st.ny; k++) {
+          const px = st.x0 + (k % st.nx);
+          const py = st.y0 + Math.floor(k / st.nx);
+          if (px < 0 || py < 0 || px >= W || py >= H) continue;
+          G += problem.weights[py * W + px] * st.v[k] * st.v[k];
+        }
+        if (G > 0) ps.push(v.x, v.y, (v.eta - problem.lambda) / G, v.sign);
+      }
+      if (ps.n > before) {
+        const Fb = ws.evaluate(ps);
+        if (Fb <= F) F = Fb;
+        else ps.n = before;
+        ws.evaluate(ps);
+      }
+    }
+    return false;
+  };
+
+  for (iter = 1; iter <= o.maxIter; iter++) {
+    if (o.shouldStop?.()) {
+      status = 'cancelled';
+      iter--;
+      break;
+    }
+    if (ps.n === 0) {
+      if (checkCertificate()) {
+        status = 'converged';
+        iter--;
+        break;
+      }
+      if (ps.n === 0) {
+        // μ = 0 and the certificate not yet below tolerance cannot improve: nothing to move.
+        status = 'converged';
+        iter--;
+        break;
+      }
+    }
+    ws.computeQ();
+    ws.gradients(ps, grad);
+    // Trial steps, halving t until F does not increase.
+    let accepted = false;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      trial.n = 0;
+      const ta = t * o.alpha;
+      const tb = t * o.beta;
+      for (let i = 0; i < ps.n; i++) {
+        let wScale: number;
+        let xScale: number;
+        let yScale: number;
+        if (o.precondition) {
+          const G = grad.G[i];
+          const S = Math.max(grad.M[i], ps.a[i], 1 / Math.sqrt(Math.max(G, 1e-300)));
+          wScale = 1 / Math.max(G * S, 1e-300);
+          xScale = 1 / Math.max(grad.Hx[i] * S, 1e-300);
+          yScale = 1 / Math.max(grad.Hy[i] * S, 1e-300);
+        } else {
+          wScale = 1 / (init.scaleG * init.scaleA);
+          xScale = yScale = 1 / (init.scaleH * init.scaleA);
+        }
+        let e = -2 * ta * grad.V[i] * wScale;
+        if (e > MAX_GROWTH) e = MAX_GROWTH;
+        const na = ps.a[i] * Math.exp(e);
+        let mx = -tb * grad.gx[i] * xScale;
+        let my = psf.dims === 1 ? 0 : -tb * grad.gy[i] * yScale;
+        const d = Math.hypot(mx, my);
+        if (d > MAX_MOVE) {
+          mx *= MAX_MOVE / d;
+          my *= MAX_MOVE / d;
+        }
+        trial.push(clampX(ps.x[i] + mx), clampY(ps.y[i] + my), na, ps.s[i]);
+      }
+      const Ft = ws.evaluate(trial);
+      if (Ft <= F) {
+        const tmp = ps;
+        ps = trial;
+        trial = tmp;
+        F = Ft;
+        accepted = true;
+        if (o.adaptiveStep && attempt === 0) t = Math.min(o.maxStep, t * 1.5);
+        break;
+      }
+      t /= 2;
+    }
+    if (!accepted) {
+      // No step lowers F at machine precision: restore the model of the current particles.
+      ws.evaluate(ps);
+      t = 0.5 * o.maxStep;
+    }
+    if (iter % o.maintenanceEvery === 0) F = maintain(ws, ps, grad, F, o, trial, (a, b) => {
+      ps = a;
+      trial = b;
+    });
+    if (o.slideEvery > 0 && iter % o.slideEvery === 0) F = slide(ws, ps, F, trial, clampX, clampY);
+    history.push(F);
+    particleHistory.push(ps.n);
+    let certNow: Certificate | undefined;
+    if (iter % o.certificateEvery === 0 || !accepted) {
+      const done = checkCertificate();
+      certNow = cert;
+      if (done || (!accepted && ps.n > 0 && cert!.violations.length === 0)) {
+        o.onProgress?.({ iteration: iter, objective: F, particles: ps.n, step: t, certificate: certNow, snapshot: () => ps.list() });
+        // Converged: the gap is below tolerance, or no step lowers F in floating point and V ≥ 0
+        // everywhere away from the particles (the certificate then says how close it is).
+        status = 'converged';
+        break;
+      }
+    }
+    o.onProgress?.({ iteration: iter, objective: F, particles: ps.n, step: t, certificate: certNow, snapshot: () => ps.list() });
+  }
+  if (iter > o.maxIter) iter = o.maxIter;
+  ws.evaluate(ps);
+  const finalCert = certificate(ws, ps, F, signed);
+  return {
+    status,
+    iterations: iter,
+    particles: ps.list(),
+    backgroundCoefficients: Float64Array.from(ws.c),
+    objective: F,
+    certificate: finalCert,
+    history,
+    particleHistory,
+    certificates,
+  };
+}
+
+/**
+ * Prune negligible particles and merge near-coincident ones (same sign, within mergeDistance, to
+ * their mass-weighted centre), each change applied only where its exact change of F is ≤ 0; the
+ * whole pass is undone if F, recomputed with the background refit, rose.
+ */
+function maintain(ws: Workspace, ps: Particles, grad: Grad, F: number, o: ValidOptions, spare: Particles, swap: (a: Particles, b: Particles) => void): number {
+  ws.computeQ();
+  ws.gradients(ps, grad);
+  spare.copyFrom(ps);
+  const n = ps.n;
+  const lambda = ws.p.lambda;
+  let changed = false;
+  let maxA = 0;
+  for (let i = 0; i < n; i++) maxA = Math.max(maxA, ps.a[i]);
+  // Prune: below 1e-3 of the noise amplitude (or 1e-12 of the largest weight).
+  for (let i = 0; i < n; i++) {
+    const a = ps.a[i];
+    if (!(a * Math.sqrt(grad.G[i]) < 1e-3 || a < 1e-12 * maxA)) continue;
+    const dF = ws.addIncremental(ps.x[i], ps.y[i], -ps.s[i] * a) - lambda * a;
+    if (dF <= 0) {
+      ps.a[i] = 0;
+      changed = true;
+    } else ws.addIncremental(ps.x[i], ps.y[i], ps.s[i] * a);
+  }
+  // Merge.
+  const d = o.mergeDistance;
+  if (d > 0) {
+    const W = ws.W;
+    const H = ws.H;
+    const per = ws.periodic;
+    // On the torus, group on coordinates unwrapped near the first member (tiny clusters only).
+    const groups = proximityGroups(ps.x, ps.y, n, d, 64);
+    for (const grp of groups) {
+      const live = grp.filter((i) => ps.a[i] > 0);
+      if (live.length < 2) continue;
+      for (const sign of [1, -1]) {
+        const mem = live.filter((i) => ps.s[i] === sign);
+        if (mem.length < 2) continue;
+        const ref = mem[0];
+        let at = 0;
+        let mx = 0;
+        let my = 0;
+        for (const i of mem) {
+          const xi = per ? ps.x[ref] + ((((ps.x[i] - ps.x[ref]) % W) + 1.5 * W) % W) - 0.5 * W : ps.x[i];
+          const yi = per ? ps.y[ref] + ((((ps.y[i] - ps.y[ref]) % H) + 1.5 * H) % H) - 0.5 * H : ps.y[i];
+          at += ps.a[i];
+          mx += ps.a[i] * xi;
+          my += ps.a[i] * yi;
+        }
+        if (!(at > 0)) continue;
+        mx /= at;
+        my /= at;
+        if (per) {
+          mx = ((mx % W) + W) % W;
+          my = ((my % H) + H) % H;
+        }
+        let dF = 0;
+        for (const i of mem) dF += ws.addIncremental(ps.x[i], ps.y[i], -sign * ps.a[i]);
+        dF += ws.addIncremental(mx, my, sign * at);
+        if (dF <= 0) {
+          for (const i of mem) ps.a[i] = 0;
+          ps.x[ref] = mx;
+          ps.y[ref] = my;
+          ps.a[ref] = at;
+          changed = true;
+        } else {
+          ws.addIncremental(mx, my, -sign * at);
+          for (const i of mem) ws.addIncremental(ps.x[i], ps.y[i], sign * ps.a[i]);
+        }
+      }
+    }
+  }
+  if (!changed) return F;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    if (ps.a[i] > 0) {
+      ps.x[k] = ps.x[i];
+      ps.y[k] = ps.y[i];
+      ps.a[k] = ps.a[i];
+      ps.s[k] = ps.s[i];
+      k++;
+    }
+  }
+  ps.n = k;
+  const Fn = ws.evaluate(ps);
+  if (Fn <= F) return Fn;
+  // Rounding made the pass a net loss: restore.
+  swap(spare, ps);
+  ws.evaluate(spare);
+  return F;
+}
+
+/**
+ * Sliding step (as in sliding Frank–Wolfe): damped Gauss–Newton steps for F itself, λ included,
+ * weights kept ≥ 0, taken jointly on groups of overlapping particles (within 3σ, at most 8 per
+ * group) one group after the other. CPGD's first-order flow separates sources quickly but crawls
+ * where sources overlap (an ill-conditioned pair moves as a zig-zag); the joint second-order step
+ * converges there in a few sweeps. A group's move is undone when it raises F (exact change), and
+ * the whole sweep when F, recomputed, rose.
+ */
+function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clampX: (x: number) => number, clampY: (y: number) => number): number {
+  const psf = ws.p.psf;
+  const dims = psf.dims;
+  const D: 2 | 3 = dims === 1 ? 2 : 3;
+  backup.copyFrom(ps);
+  ws.computeQ();
+  const st = ws.stamp;
+  // Joint steps for particles that carry real signal (a·√G > 1: below noise level the position
+  // block is degenerate, its curvature scaling with a²); the others are left to the CPGD flow.
+  const movable: number[] = [];
+  for (let i = 0; i < ps.n; i++) if (ps.a[i] * ws.selfNorm(ps.x[i], ps.y[i]) > 1) movable.push(i);
+  const mx = movable.map((i) => ps.x[i]);
+  const my = movable.map((i) => ps.y[i]);
+  const groups = proximityGroups(mx, my, movable.length, 3 * psf.sigma, 8).map((g) => g.map((k) => movable[k]));
+  const step = (grp: number[]): boolean => {
+    const members: Member[] = grp.map((i) => {
+      psf.stamp(ps.x[i], ps.y[i], st);
+      return { a: ps.a[i], s: ps.s[i], stamp: copyStamp(st) };
+    });
+    const { A, g, P } = groupSystem(members, ws.W, ws.H, ws.p.weights, D, ws.q);
+    for (let m = 0; m < grp.length; m++) g[m * D] += ws.p.lambda;
+    for (let r = 0; r < P; r++) A[r * P + r] = A[r * P + r] * 1.01 + 1e-300;
+    let sol: Float64Array;
+    try {
+      sol = new Cholesky(A, P).solve(g);
+    } catch {
+      return false;
+    }
+    const nx: number[] = [];
+    const ny: number[] = [];
+    const na: number[] = [];
+    for (let m = 0; m < grp.length; m++) {
+      const i = grp[m];
+      let dx = -sol[m * D + 1];
+      let dy = D === 3 ? -sol[m * D + 2] : 0;
+      const len = Math.hypot(dx, dy);
+      if (len > MAX_MOVE) {
+        dx *= MAX_MOVE / len;
+        dy *= MAX_MOVE / len;
+      }
+      na.push(ps.a[i] - sol[m * D]);
+      nx.push(clampX(ps.x[i] + dx));
+      ny.push(clampY(ps.y[i] + dy));
+    }
+    // Apply (old out, new in); halve the step while the group's move raises F (exact change).
+    const ox = grp.map((i) => ps.x[i]);
+    const oy = grp.map((i) => ps.y[i]);
+    const oa = grp.map((i) => ps.a[i]);
+    // Largest fraction of the step that keeps every weight ≥ 0 (a weight may reach 0 exactly).
+    let tMax = 1;
+    for (let m = 0; m < grp.length; m++) if (na[m] < 0) tMax = Math.min(tMax, oa[m] / (oa[m] - na[m]));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const f = tMax / (1 << attempt);
+      let dF = 0;
+      for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(ox[m], oy[m], -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
+      const tx: number[] = [];
+      const ty: number[] = [];
+      const ta: number[] = [];
+      for (let m = 0; m < grp.length; m++) {
+        tx.push(clampX(ox[m] + f * (nx[m] - ox[m])));
+        ty.push(clampY(oy[m] + f * (ny[m] - oy[m])));
+        ta.push(Math.max(0, oa[m] + f * (na[m] - oa[m])));
+        dF += ws.addIncremental(tx[m], ty[m], ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
+      }
+      if (dF <= 0) {
+        for (let m = 0; m < grp.length; m++) {
+          ps.x[grp[m]] = tx[m];
+          ps.y[grp[m]] = ty[m];
+          ps.a[grp[m]] = ta[m];
+        }
+        return true;
+      }
+      for (let m = 0; m < grp.length; m++) ws.addIncremental(tx[m], ty[m], -ps.s[grp[m]] * ta[m]);
+      for (let m = 0; m < grp.length; m++) ws.addIncremental(ox[m], oy[m], ps.s[grp[m]] * oa[m]);
+    }
+    return false;
+  };
+  for (const grp of groups) {
+    // A coupled group whose joint step fails (nearly coincident members make it singular) still
+    // gets each member's own step.
+    if (!step(grp) && grp.length > 1) for (const i of grp) step([i]);
+  }
+  // Drop the particles the sweep emptied.
+  let k = 0;
+  for (let i = 0; i < ps.n; i++) {
+    if (ps.a[i] > 0) {
+      ps.x[k] = ps.x[i];
+      ps.y[k] = ps.y[i];
+      ps.a[k] = ps.a[i];
+      ps.s[k] = ps.s[i];
+      k++;
+    }
+  }
+  ps.n = k;
+  const Fn = ws.evaluate(ps);
+  if (Fn <= F) return Fn;
+  ps.copyFrom(backup);
+  ws.evaluate(ps);
+  return F;
+}
+

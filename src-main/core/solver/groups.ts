@@ -1,0 +1,135 @@
+/**
+ * Joint Gauss–Newton systems for groups of overlapping sources: the parameters of member m are
+ * (a_m, x_m, y_m) (or (a_m, x_m) in 1-D), the model m(p) = Σ s_m a_m φ(p − x_m), so
+ * J_m = s_m (φ, a_m ∂xφ, a_m ∂yφ). Used by the solver's sliding step (with the gradient) and by
+ * the catalogue's Fisher information (JᵀWJ only).
+ */
+
+import type { Stamp } from '../psf/types.js';
+
+export interface Member {
+  a: number;
+  s: number;
+  stamp: Stamp;
+}
+
+export function copyStamp(st: Stamp): Stamp {
+  const n = st.nx * st.ny;
+  return { x0: st.x0, y0: st.y0, nx: st.nx, ny: st.ny, v: st.v.slice(0, n), dx: st.dx.slice(0, n), dy: st.dy.slice(0, n) };
+}
+
+/**
+ * A = JᵀWJ (P×P, row-major, P = members × dims) and, when q (= w·(model − f), dense) is given,
+ * g = Jᵀ q, the gradient of the data term ½ Σ w (model − f)².
+ */
+export function groupSystem(members: Member[], width: number, height: number, weights: Float64Array, dims: 2 | 3, q: Float64Array | null): { A: Float64Array; g: Float64Array; P: number } {
+  const P = members.length * dims;
+  const A = new Float64Array(P * P);
+  const g = new Float64Array(P);
+  // Jacobian columns of each member over its stamp: J[d][k].
+  const jacs = members.map((m) => {
+    const n = m.stamp.nx * m.stamp.ny;
+    const cols: Float64Array[] = [new Float64Array(n), new Float64Array(n)];
+    if (dims === 3) cols.push(new Float64Array(n));
+    const sa = m.s * m.a;
+    for (let k = 0; k < n; k++) {
+      cols[0][k] = m.s * m.stamp.v[k];
+      cols[1][k] = sa * m.stamp.dx[k];
+      if (dims === 3) cols[2][k] = sa * m.stamp.dy[k];
+    }
+    return cols;
+  });
+  for (let m1 = 0; m1 < members.length; m1++) {
+    const s1 = members[m1].stamp;
+    const J1 = jacs[m1];
+    if (q) {
+      const xa = Math.max(s1.x0, 0);
+      const xb = Math.min(s1.x0 + s1.nx, width);
+      const ya = Math.max(s1.y0, 0);
+      const yb = Math.min(s1.y0 + s1.ny, height);
+      for (let d = 0; d < dims; d++) {
+        const col = J1[d];
+        let acc = 0;
+        for (let py = ya; py < yb; py++) {
+          const row = py * width;
+          const krow = (py - s1.y0) * s1.nx - s1.x0;
+          for (let px = xa; px < xb; px++) acc += q[row + px] * col[krow + px];
+        }
+        g[m1 * dims + d] = acc;
+      }
+    }
+    for (let m2 = m1; m2 < members.length; m2++) {
+      const s2 = members[m2].stamp;
+      const J2 = jacs[m2];
+      const xa = Math.max(s1.x0, s2.x0, 0);
+      const xb = Math.min(s1.x0 + s1.nx, s2.x0 + s2.nx, width);
+      const ya = Math.max(s1.y0, s2.y0, 0);
+      const yb = Math.min(s1.y0 + s1.ny, s2.y0 + s2.ny, height);
+      if (xa >= xb || ya >= yb) continue;
+      for (let d1 = 0; d1 < dims; d1++) {
+        const c1 = J1[d1];
+        for (let d2 = m1 === m2 ? d1 : 0; d2 < dims; d2++) {
+          const c2 = J2[d2];
+          let acc = 0;
+          for (let py = ya; py < yb; py++) {
+            const row = py * width;
+            const k1 = (py - s1.y0) * s1.nx - s1.x0;
+            const k2 = (py - s2.y0) * s2.nx - s2.x0;
+            for (let px = xa; px < xb; px++) acc += weights[row + px] * c1[k1 + px] * c2[k2 + px];
+          }
+          A[(m1 * dims + d1) * P + m2 * dims + d2] = acc;
+        }
+      }
+    }
+  }
+  for (let r = 0; r < P; r++) for (let c = 0; c < r; c++) A[r * P + c] = A[c * P + r];
+  return { A, g, P };
+}
+
+/**
+ * Groups of items whose positions are within `link` of each other (union–find on a hash grid),
+ * split into chunks of at most `maxSize` by position order when a group is larger.
+ */
+export function proximityGroups(xs: ArrayLike<number>, ys: ArrayLike<number>, n: number, link: number, maxSize: number): number[][] {
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i]];
+      i = parent[i];
+    }
+    return i;
+  };
+  const grid = new Map<number, number[]>();
+  const key = (cx: number, cy: number) => cx * 1_000_003 + cy;
+  for (let i = 0; i < n; i++) {
+    const cx = Math.floor(xs[i] / link);
+    const cy = Math.floor(ys[i] / link);
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const l = grid.get(key(cx + dx, cy + dy));
+        if (!l) continue;
+        for (const j of l) if (Math.hypot(xs[i] - xs[j], ys[i] - ys[j]) <= link) parent[find(i)] = find(j);
+      }
+    }
+    const k = key(cx, cy);
+    const l = grid.get(k);
+    if (l) l.push(i);
+    else grid.set(k, [i]);
+  }
+  const byRoot = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const r = find(i);
+    const l = byRoot.get(r);
+    if (l) l.push(i);
+    else byRoot.set(r, [i]);
+  }
+  const out: number[][] = [];
+  for (const g of byRoot.values()) {
+    if (g.length <= maxSize) out.push(g);
+    else {
+      g.sort((a, b) => xs[a] - xs[b] || ys[a] - ys[b]);
+      for (let i = 0; i < g.length; i += maxSize) out.push(g.slice(i, i + maxSize));
+    }
+  }
+  return out;
+}
