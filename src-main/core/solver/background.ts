@@ -37,8 +37,8 @@ export class BackgroundBasis {
   /** Exponent pairs (i, j): term k is P_i(u) P_j(v). */
   private readonly terms: [number, number][];
   /** Lx[x * K + k] = P_{i_k}(u(x)); Ly[y * K + k] = P_{j_k}(v(y)). */
-  private readonly lx: Float64Array;
-  private readonly ly: Float64Array;
+  readonly lx: Float64Array;
+  readonly ly: Float64Array;
 
   constructor(kind: BackgroundKind, width: number, height: number) {
     this.kind = kind;

@@ -289,6 +289,20 @@ class Workspace {
   readonly halfWff: number;
   readonly stamp: Stamp;
   readonly periodic: boolean;
+  private ci0 = 0;
+  private ci1 = 0;
+  private cj0 = 0;
+  private cj1 = 0;
+  /** Values per cached stamp. */
+  private readonly stampSize: number;
+  /** Stamps of the particles last evaluated (owner), reused by gradients(). */
+  private cacheOwner: Particles | null = null;
+  private cv = new Float64Array(0);
+  private cdx = new Float64Array(0);
+  private cdy = new Float64Array(0);
+  private cbox = new Int32Array(0);
+  /** B on the touched pixels (same order as `touched`), refreshed by every evaluate(). */
+  private bTouched = new Float64Array(0);
   /** Σ φ² for a source at a pixel centre. */
   readonly psfSelf: number;
 
@@ -302,6 +316,7 @@ class Workspace {
     this.mark = new Uint8Array(this.N);
     this.touched = new Int32Array(Math.min(this.N, 1 << 16));
     this.stamp = allocStamp(p.psf);
+    this.stampSize = this.stamp.v.length;
     this.periodic = p.psf.periodic;
     p.psf.stamp(0, 0, this.stamp);
     let self = 0;
@@ -328,14 +343,12 @@ class Workspace {
     }
   }
 
-  /** Wrap or clip a stamp box: calls fn(pixelIndex, stampIndex) for every pixel inside the image. */
-  private clipBox(st: Stamp): [number, number, number, number] {
-    // Returns [i0, i1, j0, j1] in stamp coordinates of the part inside the image.
-    const i0 = Math.max(0, -st.x0);
-    const i1 = Math.min(st.nx, this.W - st.x0);
-    const j0 = Math.max(0, -st.y0);
-    const j1 = Math.min(st.ny, this.H - st.y0);
-    return [i0, i1, j0, j1];
+  /** The part of a stamp box inside the image, in stamp coordinates: [ci0, ci1) × [cj0, cj1). */
+  private clipBox(st: Stamp): void {
+    this.ci0 = Math.max(0, -st.x0);
+    this.ci1 = Math.min(st.nx, this.W - st.x0);
+    this.cj0 = Math.max(0, -st.y0);
+    this.cj1 = Math.min(st.ny, this.H - st.y0);
   }
 
   private touch(idx: number): void {
@@ -360,12 +373,30 @@ class Workspace {
     }
     this.nTouched = 0;
     const st = this.stamp;
+    const S = this.stampSize;
+    // Keep the stamps for the gradient pass that follows at the same positions (the erf/exp
+    // work of a stamp costs more than using it), unless that would take too much memory.
+    const cache = ps.n * S <= STAMP_CACHE_VALUES;
+    if (cache) this.ensureCache(ps.n);
+    this.cacheOwner = cache ? ps : null;
     let mass = 0;
     for (let i = 0; i < ps.n; i++) {
       const amp = ps.s[i] * ps.a[i];
       mass += ps.a[i];
       p.psf.stamp(ps.x[i], ps.y[i], st);
-      const [i0, i1, j0, j1] = this.clipBox(st);
+      const n = st.nx * st.ny;
+      if (cache) {
+        const off = i * S;
+        this.cv.set(st.v.subarray(0, n), off);
+        this.cdx.set(st.dx.subarray(0, n), off);
+        this.cdy.set(st.dy.subarray(0, n), off);
+        this.cbox[4 * i] = st.x0;
+        this.cbox[4 * i + 1] = st.y0;
+        this.cbox[4 * i + 2] = st.nx;
+        this.cbox[4 * i + 3] = st.ny;
+      }
+      this.clipBox(st);
+      const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
       const v = st.v;
       for (let j = j0; j < j1; j++) {
         const row = (st.y0 + j) * W + st.x0;
@@ -380,6 +411,15 @@ class Workspace {
     return this.fitBackgroundAndObjective() + p.lambda * mass;
   }
 
+  private ensureCache(n: number): void {
+    if (this.cbox.length >= 4 * n) return;
+    const cap = Math.max(n, 2 * (this.cbox.length >> 2));
+    this.cv = new Float64Array(cap * this.stampSize);
+    this.cdx = new Float64Array(cap * this.stampSize);
+    this.cdy = new Float64Array(cap * this.stampSize);
+    this.cbox = new Int32Array(4 * cap);
+  }
+
   /**
    * Add amp·φ(· − (x, y)) to the model and to q = w (B + Φμ − f) incrementally (requires q to be
    * current on the touched pixels, i.e. computeQ() since the last evaluate()). Returns the exact
@@ -390,7 +430,8 @@ class Workspace {
     const bg = p.background;
     const st = this.stamp;
     p.psf.stamp(x, y, st);
-    const [i0, i1, j0, j1] = this.clipBox(st);
+    this.clipBox(st);
+    const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
     let dF = 0;
     for (let j = j0; j < j1; j++) {
       const py = st.y0 + j;
@@ -413,6 +454,26 @@ class Workspace {
     return dF;
   }
 
+  /** V at one point for a particle of the given sign, and G = Σ w φ² there. Requires q. */
+  firstVariation(x: number, y: number, sign: number): { V: number; G: number } {
+    const st = this.stamp;
+    this.p.psf.stamp(x, y, st);
+    this.clipBox(st);
+    const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
+    let sv = 0;
+    let G = 0;
+    for (let j = j0; j < j1; j++) {
+      const row = (st.y0 + j) * this.W + st.x0;
+      const srow = j * st.nx;
+      for (let ii = i0; ii < i1; ii++) {
+        const v = st.v[srow + ii];
+        sv += this.q[row + ii] * v;
+        G += this.p.weights[row + ii] * v * v;
+      }
+    }
+    return { V: sign * sv + this.p.lambda, G };
+  }
+
   /** √(Σ_p w_p φ(p − x)²): the noise amplitude scale at a position (cheap: pixel centre weight). */
   selfNorm(x: number, y: number): number {
     const px = Math.min(this.W - 1, Math.max(0, Math.round(x)));
@@ -422,62 +483,75 @@ class Workspace {
 
   /** Background coefficients optimal for the current Φμ; returns the data term of F. */
   private fitBackgroundAndObjective(): number {
-    const { phiMu, touched, W, p, K } = this;
+    const { phiMu, touched, W, p, K, nTouched } = this;
     const w = p.weights;
     const f = p.data;
     const bg = p.background;
+    const c = this.c;
     if (bg && K > 0) {
       const h = this.h;
       h.fill(0);
-      const b = this.bvec;
-      for (let k = 0; k < this.nTouched; k++) {
+      const { lx, ly } = bg;
+      for (let k = 0; k < nTouched; k++) {
         const idx = touched[k];
         const wm = w[idx] * phiMu[idx];
         if (wm === 0) continue;
         const y = (idx / W) | 0;
-        bg.basisAt(idx - y * W, y, b);
-        for (let kk = 0; kk < K; kk++) h[kk] += wm * b[kk];
+        const ox = (idx - y * W) * K;
+        const oy = y * K;
+        for (let kk = 0; kk < K; kk++) h[kk] += wm * lx[ox + kk] * ly[oy + kk];
       }
       for (let kk = 0; kk < K; kk++) this.rhs[kk] = this.g[kk] - h[kk];
-      this.chol!.solve(this.rhs, this.c);
+      this.chol!.solve(this.rhs, c);
+      this.backgroundOnTouched();
     }
     // ½ Σ_all w (B − f)² = ½ cᵀ A c − cᵀ g + ½ Σ w f²
     let F = this.halfWff;
-    const c = this.c;
     for (let i = 0; i < K; i++) {
       let Ac = 0;
       for (let j = 0; j < K; j++) Ac += this.gram[i * K + j] * c[j];
       F += 0.5 * c[i] * Ac - c[i] * this.g[i];
     }
+    const B = this.bTouched;
     let cross = 0;
     let quad = 0;
-    for (let k = 0; k < this.nTouched; k++) {
+    for (let k = 0; k < nTouched; k++) {
       const idx = touched[k];
       const m = phiMu[idx];
       const wp = w[idx];
-      let B = 0;
-      if (bg && K > 0) {
-        const y = (idx / W) | 0;
-        B = bg.valueAt(idx - y * W, y, c);
-      }
-      cross += wp * (B - f[idx]) * m;
+      cross += wp * ((K > 0 ? B[k] : 0) - f[idx]) * m;
       quad += wp * m * m;
     }
     return F + cross + 0.5 * quad;
   }
 
+  /** B at every touched pixel, in touched order, for the current coefficients. */
+  private backgroundOnTouched(): void {
+    const { touched, W, K, nTouched, c } = this;
+    const bg = this.p.background!;
+    if (this.bTouched.length < nTouched) this.bTouched = new Float64Array(this.touched.length);
+    const B = this.bTouched;
+    const { lx, ly } = bg;
+    for (let k = 0; k < nTouched; k++) {
+      const idx = touched[k];
+      const y = (idx / W) | 0;
+      const ox = (idx - y * W) * K;
+      const oy = y * K;
+      let v = 0;
+      for (let kk = 0; kk < K; kk++) v += c[kk] * lx[ox + kk] * ly[oy + kk];
+      B[k] = v;
+    }
+  }
+
   /** q = w (B + Φμ − f) on the touched pixels. */
   computeQ(): void {
-    const { phiMu, touched, W, p, K, q, c } = this;
-    const bg = p.background;
-    for (let k = 0; k < this.nTouched; k++) {
+    const { phiMu, touched, p, K, q, nTouched } = this;
+    const B = this.bTouched;
+    const w = p.weights;
+    const f = p.data;
+    for (let k = 0; k < nTouched; k++) {
       const idx = touched[k];
-      let B = 0;
-      if (bg && K > 0) {
-        const y = (idx / W) | 0;
-        B = bg.valueAt(idx - y * W, y, c);
-      }
-      q[idx] = p.weights[idx] * (B + phiMu[idx] - p.data[idx]);
+      q[idx] = w[idx] * ((K > 0 ? B[k] : 0) + phiMu[idx] - f[idx]);
     }
   }
 
@@ -497,22 +571,40 @@ class Workspace {
 
   /**
    * Per-particle first variation and the scales of the preconditioner:
-   * V_i, ∇V_i, G_i = Σ w φ², Hx_i = Σ w (∂xφ)², Hy_i, and the local amplitude
-   * M_i = Σ w φ |Φμ| / G_i. Requires computeQ().
+   * V_i, ∇V_i, G_i = Σ w φ², Hx_i = Σ w (∂xφ)², Hy_i. Requires computeQ().
    */
   gradients(ps: Particles, out: Grad): void {
     out.ensure(ps.n);
-    const { q, phiMu, W, p } = this;
+    const { q, W, p } = this;
     const w = p.weights;
     const st = this.stamp;
+    const cached = this.cacheOwner === ps;
+    const S = this.stampSize;
     for (let i = 0; i < ps.n; i++) {
-      p.psf.stamp(ps.x[i], ps.y[i], st);
-      const [i0, i1, j0, j1] = this.clipBox(st);
-      const { v, dx, dy } = st;
-      let sv = 0, sx = 0, sy = 0, G = 0, Hx = 0, Hy = 0, M = 0;
+      let v: Float64Array;
+      let dx: Float64Array;
+      let dy: Float64Array;
+      let off: number;
+      if (cached) {
+        v = this.cv;
+        dx = this.cdx;
+        dy = this.cdy;
+        off = i * S;
+        st.x0 = this.cbox[4 * i];
+        st.y0 = this.cbox[4 * i + 1];
+        st.nx = this.cbox[4 * i + 2];
+        st.ny = this.cbox[4 * i + 3];
+      } else {
+        p.psf.stamp(ps.x[i], ps.y[i], st);
+        ({ v, dx, dy } = st);
+        off = 0;
+      }
+      this.clipBox(st);
+      const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
+      let sv = 0, sx = 0, sy = 0, G = 0, Hx = 0, Hy = 0;
       for (let j = j0; j < j1; j++) {
         const row = (st.y0 + j) * W + st.x0;
-        const srow = j * st.nx;
+        const srow = off + j * st.nx;
         for (let ii = i0; ii < i1; ii++) {
           const idx = row + ii;
           const k = srow + ii;
@@ -528,8 +620,6 @@ class Workspace {
           G += wvk * vk;
           Hx += wv * dxk * dxk;
           Hy += wv * dyk * dyk;
-          const m = phiMu[idx];
-          M += wvk * (m < 0 ? -m : m);
         }
       }
       const s = ps.s[i];
@@ -539,7 +629,6 @@ class Workspace {
       out.G[i] = G;
       out.Hx[i] = Hx;
       out.Hy[i] = Hy;
-      out.M[i] = G > 0 ? M / G : 0;
     }
   }
 
@@ -547,7 +636,8 @@ class Workspace {
   etaAt(x: number, y: number, qFull: Float64Array): number {
     const st = this.stamp;
     this.p.psf.stamp(x, y, st);
-    const [i0, i1, j0, j1] = this.clipBox(st);
+    this.clipBox(st);
+    const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
     let s = 0;
     for (let j = j0; j < j1; j++) {
       const row = (st.y0 + j) * this.W + st.x0;
@@ -578,6 +668,47 @@ class Grad {
     this.M = new Float64Array(c);
   }
 }
+
+/**
+ * Mass of the same-sign particles within `radius` of each particle (itself included): the
+ * amplitude of the source a particle is helping to build, which sets its Newton-like step scale.
+ * (A projection of the model on the particle's PSF would also count a bright neighbour's wings
+ * and freeze a faint source beside it.) On a torus, wrapped neighbours are ignored: this only
+ * scales a step.
+ */
+function localMass(ps: Particles, radius: number, out: Float64Array): void {
+  const cell = Math.max(radius, 1e-9);
+  const grid = new Map<number, number[]>();
+  const key = (cx: number, cy: number) => cx * 1_000_003 + cy;
+  for (let i = 0; i < ps.n; i++) {
+    const k = key(Math.floor(ps.x[i] / cell), Math.floor(ps.y[i] / cell));
+    const l = grid.get(k);
+    if (l) l.push(i);
+    else grid.set(k, [i]);
+  }
+  const r2 = radius * radius;
+  for (let i = 0; i < ps.n; i++) {
+    const cx = Math.floor(ps.x[i] / cell);
+    const cy = Math.floor(ps.y[i] / cell);
+    let m = 0;
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const l = grid.get(key(cx + dx, cy + dy));
+        if (!l) continue;
+        for (const j of l) {
+          if (ps.s[j] !== ps.s[i]) continue;
+          const ddx = ps.x[j] - ps.x[i];
+          const ddy = ps.y[j] - ps.y[i];
+          if (ddx * ddx + ddy * ddy <= r2) m += ps.a[j];
+        }
+      }
+    }
+    out[i] = m;
+  }
+}
+
+/** At most this many stamp values (×3 arrays of doubles) are cached between passes (~100 MB). */
+const STAMP_CACHE_VALUES = 4_000_000;
 
 /** Largest growth exponent of one weight update: a weight grows at most e^2.5 ≈ 12× per step. */
 const MAX_GROWTH = 2.5;
@@ -835,6 +966,7 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
     }
     ws.computeQ();
     ws.gradients(ps, grad);
+    if (o.precondition) localMass(ps, psf.sigma, grad.M);
     // Trial steps, halving t until F does not increase.
     let accepted = false;
     for (let attempt = 0; attempt < 40; attempt++) {
@@ -1031,7 +1163,21 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   // Joint steps for particles that carry real signal (a·√G > 1: below noise level the position
   // block is degenerate, its curvature scaling with a²); the others are left to the CPGD flow.
   const movable: number[] = [];
-  for (let i = 0; i < ps.n; i++) if (ps.a[i] * ws.selfNorm(ps.x[i], ps.y[i]) > 1) movable.push(i);
+  for (let i = 0; i < ps.n; i++) {
+    if (ps.a[i] * ws.selfNorm(ps.x[i], ps.y[i]) > 1) {
+      movable.push(i);
+      continue;
+    }
+    // A faint particle where V < 0 takes its Newton weight at once (a multiplicative update
+    // from a tiny mass needs many iterations to get there).
+    const { V, G } = ws.firstVariation(ps.x[i], ps.y[i], ps.s[i]);
+    if (!(V < 0 && G > 0)) continue;
+    const a = ps.a[i];
+    const na = a - V / G;
+    const dF = ws.addIncremental(ps.x[i], ps.y[i], ps.s[i] * (na - a)) + ws.p.lambda * (na - a);
+    if (dF <= 0) ps.a[i] = na;
+    else ws.addIncremental(ps.x[i], ps.y[i], -ps.s[i] * (na - a));
+  }
   const mx = movable.map((i) => ps.x[i]);
   const my = movable.map((i) => ps.y[i]);
   const groups = proximityGroups(mx, my, movable.length, 3 * psf.sigma, 8).map((g) => g.map((k) => movable[k]));
