@@ -79,6 +79,15 @@ export abstract class SeparablePsf implements Psf {
    */
   protected abstract profile(axis: 0 | 1, c: number, p0: number, n: number, val: Float64Array, der: Float64Array): void;
 
+  /**
+   * The 1-D pixel-integrated profile along one axis (0 = x, 1 = y) for a source at coordinate
+   * `c`, over pixels p0 .. p0 + n − 1, and its derivative with respect to c. Used for fast
+   * separable correlations over whole images.
+   */
+  axisProfile(axis: 0 | 1, c: number, p0: number, n: number, val: Float64Array, der: Float64Array): void {
+    this.profile(axis, c, p0, n, val, der);
+  }
+
   stamp(x: number, y: number, out: Stamp): void {
     const r = this.radius;
     const x0 = Math.ceil(x - r);

@@ -1,0 +1,307 @@
+import { InvalidPsfError } from '../errors.js';
+import type { Image } from '../image.js';
+import type { Psf, Stamp } from './types.js';
+
+/** Options of {@link SampledPsf.fromImage}. */
+export interface SampledPsfOptions {
+  /**
+   * Samples per image pixel along each axis, a positive integer (default 1): with s > 1 the stamp
+   * pixel pitch is 1/s image pixel and the stamp is integrated over image pixels (s×s boxes).
+   */
+  oversample?: number;
+  /** The file the stamp came from, for labels and error messages. */
+  name?: string;
+}
+
+/**
+ * Zero nodes added on each side of the (box-filtered) table before the spline fit, so that the
+ * interpolant also passes through 0 there instead of extrapolating the stamp's edge; beyond them
+ * the coefficients are cut (what leaks out is ~0.07 of the edge value, where PSF stamps are ~0).
+ */
+const ZERO_NODES = 2;
+/** Zero coefficients around the spline table, so every tap of an in-support pixel is in range. */
+const PAD = 4;
+
+/** Uniform cubic B-spline weights of nodes i0 − 1 … i0 + 2 at fraction f = τ − i0 ∈ [0, 1). */
+function splineWeights(f: number, w: Float64Array, dw: Float64Array, k: number, scale: number): void {
+  const g = 1 - f;
+  const f2 = f * f;
+  w[k] = (g * g * g) / 6;
+  w[k + 1] = (3 * f2 * f - 6 * f2 + 4) / 6;
+  w[k + 2] = (-3 * f2 * f + 3 * f2 + 3 * f + 1) / 6;
+  w[k + 3] = (f2 * f) / 6;
+  // d/dτ, times dτ/d(source) = −s (`scale`).
+  dw[k] = scale * (-0.5 * g * g);
+  dw[k + 1] = scale * (1.5 * f2 - 2 * f);
+  dw[k + 2] = scale * (-1.5 * f2 + f + 0.5);
+  dw[k + 3] = scale * (0.5 * f2);
+}
+
+/**
+ * Solve (c[k−1] + 4c[k] + c[k+1])/6 = d[k], k = 0..n−1, with c[−1] = c[n] = 0, in place on the
+ * n values at data[off], data[off + stride], … (Thomas algorithm; the system is diagonally
+ * dominant). `work` holds n modified super-diagonal entries.
+ */
+function splinePrefilter(data: Float64Array, off: number, stride: number, n: number, work: Float64Array): void {
+  // Rows scaled by 6: c[k−1] + 4c[k] + c[k+1] = 6 d[k].
+  let denom = 4;
+  work[0] = 1 / denom;
+  data[off] = (6 * data[off]) / denom;
+  for (let k = 1; k < n; k++) {
+    denom = 4 - work[k - 1];
+    work[k] = 1 / denom;
+    const i = off + k * stride;
+    data[i] = (6 * data[i] - data[i - stride]) / denom;
+  }
+  for (let k = n - 2; k >= 0; k--) {
+    const i = off + k * stride;
+    data[i] -= work[k] * data[i + stride];
+  }
+}
+
+/**
+ * A PSF given as a stamp (a measured or modelled PSF image, e.g. from a FITS file). The PSF centre
+ * is the centre of the array, ((W − 1)/2, (H − 1)/2) in stamp pixels, for odd and even sizes.
+ *
+ * Construction: non-finite pixels are an error; negative pixels (noise in the wings) are clipped
+ * to 0; with oversampling s > 1 the fine stamp is integrated over image pixels, i.e. summed over
+ * every s×s block of fine pixels (a table on the fine grid, s − 1 nodes larger per axis, whose node
+ * m is the image pixel centred at fine position m − (s − 1)/2); the table is divided by the stamp
+ * sum, so that it sums to 1 over any image-pixel lattice of its nodes. Pixel values are then a
+ * cubic B-spline interpolant of this table extended by 2 zero nodes each side (coefficients from
+ * the interpolation conditions at every node, zero beyond): C² in the source position, with exact
+ * derivatives. Each stamp is finally divided by its own sum, so it sums to exactly 1 for any
+ * source position (the raw sum is constant for s = 1; for s > 1 image pixels sample the fine
+ * table sparsely and it varies slightly with the sub-pixel position).
+ *
+ * `radius` is the true support: the interpolant is nonzero up to 2 fine nodes beyond the (box-
+ * filtered, zero-extended) table, so radius = (max(W, H) + s + 6) / (2s) image pixels: half the
+ * stamp extent W/(2s), plus half an image pixel for the box filter, plus 3/s for the spline (whose
+ * values out there are tiny when the stamp's edges are near 0, as a PSF stamp's should be).
+ * `sigma` is √((σx² + σy²)/2) from the clipped stamp's second moments about its centroid, less
+ * the variance of a stamp pixel (1/12 stamp pixel²), in image pixels, at least 0.1.
+ */
+export class SampledPsf implements Psf {
+  readonly label: string;
+  readonly dims = 2 as const;
+  readonly periodic = false;
+  readonly radius: number;
+  readonly maxStampSide: number;
+  readonly sigma: number;
+  /** Stamp pixels per image pixel. */
+  readonly oversample: number;
+  /** Size of the supplied stamp, stamp pixels. */
+  readonly stampWidth: number;
+  readonly stampHeight: number;
+  /** Support half-widths per axis, image pixels. */
+  private readonly rx: number;
+  private readonly ry: number;
+  /** B-spline coefficients with PAD zeros around, row-major, cw × ch. */
+  private readonly coef: Float64Array;
+  private readonly cw: number;
+  /** Table index (padded) of the PSF centre. */
+  private readonly cx: number;
+  private readonly cy: number;
+  private readonly ix: Int32Array;
+  private readonly iy: Int32Array;
+  private readonly wx: Float64Array;
+  private readonly dwx: Float64Array;
+  private readonly wy: Float64Array;
+  private readonly dwy: Float64Array;
+
+  private constructor(
+    label: string,
+    s: number,
+    stampWidth: number,
+    stampHeight: number,
+    coef: Float64Array,
+    bw: number,
+    bh: number,
+    sigma: number,
+  ) {
+    this.label = label;
+    this.oversample = s;
+    this.stampWidth = stampWidth;
+    this.stampHeight = stampHeight;
+    this.coef = coef;
+    this.cw = bw + 2 * PAD;
+    this.cx = (bw - 1) / 2 + PAD;
+    this.cy = (bh - 1) / 2 + PAD;
+    this.rx = (bw + 3) / (2 * s);
+    this.ry = (bh + 3) / (2 * s);
+    this.radius = Math.max(this.rx, this.ry);
+    this.maxStampSide = 2 * Math.ceil(this.radius) + 2;
+    this.sigma = sigma;
+    const m = this.maxStampSide;
+    this.ix = new Int32Array(m);
+    this.iy = new Int32Array(m);
+    this.wx = new Float64Array(4 * m);
+    this.dwx = new Float64Array(4 * m);
+    this.wy = new Float64Array(4 * m);
+    this.dwy = new Float64Array(4 * m);
+  }
+
+  /**
+   * Build from a stamp image. Throws InvalidPsfError (with `options.name` as the file) for an
+   * oversampling that is not a positive integer, a stamp under 3 pixels or under one image pixel
+   * (s stamp pixels) on a side, a non-finite pixel, or a sum ≤ 0.
+   */
+  static fromImage(image: Image, options: SampledPsfOptions = {}): SampledPsf {
+    const name = options.name;
+    const s = options.oversample ?? 1;
+    if (!Number.isInteger(s) || s < 1) throw new InvalidPsfError(`PSF oversampling must be a positive integer (got ${s})`, name);
+    const { width: w, height: h, data } = image;
+    if (w < 3 || h < 3) throw new InvalidPsfError(`PSF stamp is ${w}×${h} pixels; it needs at least 3×3`, name);
+    if (w < s || h < s) {
+      throw new InvalidPsfError(`PSF stamp of ${w}×${h} pixels is smaller than one image pixel at oversampling ${s}`, name);
+    }
+    if (data.length !== w * h) throw new InvalidPsfError(`PSF stamp has ${data.length} values, expected ${w}×${h}`, name);
+    let raw = 0;
+    for (let k = 0; k < data.length; k++) {
+      const v = data[k];
+      if (!Number.isFinite(v)) {
+        throw new InvalidPsfError(`PSF stamp has a non-finite value (${v}) at x=${k % w}, y=${Math.floor(k / w)}`, name);
+      }
+      raw += v;
+    }
+    if (!(raw > 0)) throw new InvalidPsfError(`PSF stamp sums to ${raw}; a PSF needs a positive sum`, name);
+
+    // Clip negatives; moments of the clipped stamp (in stamp pixels).
+    const fine = new Float64Array(w * h);
+    let sum = 0;
+    let mx = 0;
+    let my = 0;
+    for (let y = 0, k = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, k++) {
+        const v = data[k] > 0 ? data[k] : 0;
+        fine[k] = v;
+        sum += v;
+        mx += v * x;
+        my += v * y;
+      }
+    }
+    mx /= sum;
+    my /= sum;
+    let vx = 0;
+    let vy = 0;
+    for (let y = 0, k = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, k++) {
+        vx += fine[k] * (x - mx) * (x - mx);
+        vy += fine[k] * (y - my) * (y - my);
+      }
+    }
+    const pixVar = 1 / 12;
+    const varX = (vx / sum - pixVar) / (s * s);
+    const varY = (vy / sum - pixVar) / (s * s);
+    const sigma = Math.max(0.1, Math.sqrt(Math.max(0, (varX + varY) / 2)));
+
+    // Box filter to image pixels (separable): table node m + ZERO_NODES is the sum of the s×s fine
+    // pixels m − s + 1 … m per axis, i.e. the image pixel centred at fine position m − (s − 1)/2;
+    // the table has w + s − 1 + 2 ZERO_NODES nodes per row and its centre is the PSF centre.
+    const bw = w + s - 1 + 2 * ZERO_NODES;
+    const bh = h + s - 1 + 2 * ZERO_NODES;
+    const cw = bw + 2 * PAD;
+    const ch = bh + 2 * PAD;
+    const coef = new Float64Array(cw * ch);
+    const inv = 1 / sum;
+    const z = ZERO_NODES;
+    const rows = new Float64Array(bw * h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const v = fine[y * w + x];
+        if (v !== 0) for (let o = 0; o < s; o++) rows[y * bw + x + o + z] += v;
+      }
+    }
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < bw; x++) {
+        const v = rows[y * bw + x] * inv;
+        if (v !== 0) for (let o = 0; o < s; o++) coef[(y + o + z + PAD) * cw + x + PAD] += v;
+      }
+    }
+
+    // Interpolating cubic B-spline coefficients: prefilter rows, then columns.
+    const work = new Float64Array(Math.max(bw, bh));
+    for (let y = 0; y < bh; y++) splinePrefilter(coef, (y + PAD) * cw + PAD, 1, bw, work);
+    for (let x = 0; x < bw; x++) splinePrefilter(coef, PAD * cw + x + PAD, cw, bh, work);
+
+    const label = name !== undefined ? `file:${name}${s > 1 ? `@${s}` : ''}` : `sampled:${w}x${h}${s > 1 ? `@${s}` : ''}`;
+    return new SampledPsf(label, s, w, h, coef, bw, bh, sigma);
+  }
+
+  stamp(x: number, y: number, out: Stamp): void {
+    const s = this.oversample;
+    const x0 = Math.ceil(x - this.rx);
+    const y0 = Math.ceil(y - this.ry);
+    const nx = Math.floor(x + this.rx) - x0 + 1;
+    const ny = Math.floor(y + this.ry) - y0 + 1;
+    out.x0 = x0;
+    out.y0 = y0;
+    out.nx = nx;
+    out.ny = ny;
+    const { ix, iy, wx, dwx, wy, dwy, coef, cw } = this;
+    for (let i = 0; i < nx; i++) {
+      const t = s * (x0 + i - x) + this.cx;
+      const i0 = Math.floor(t);
+      ix[i] = i0 - 1;
+      splineWeights(t - i0, wx, dwx, 4 * i, -s);
+    }
+    for (let j = 0; j < ny; j++) {
+      const t = s * (y0 + j - y) + this.cy;
+      const j0 = Math.floor(t);
+      iy[j] = j0 - 1;
+      splineWeights(t - j0, wy, dwy, 4 * j, -s);
+    }
+    const ov = out.v;
+    const ox = out.dx;
+    const oy = out.dy;
+    let sum = 0;
+    let sumX = 0;
+    let sumY = 0;
+    let k = 0;
+    for (let j = 0; j < ny; j++) {
+      const row0 = iy[j] * cw;
+      const j4 = 4 * j;
+      for (let i = 0; i < nx; i++, k++) {
+        const i4 = 4 * i;
+        const a0 = wx[i4];
+        const a1 = wx[i4 + 1];
+        const a2 = wx[i4 + 2];
+        const a3 = wx[i4 + 3];
+        const d0 = dwx[i4];
+        const d1 = dwx[i4 + 1];
+        const d2 = dwx[i4 + 2];
+        const d3 = dwx[i4 + 3];
+        let val = 0;
+        let gx = 0;
+        let gy = 0;
+        let r = row0 + ix[i];
+        for (let b = 0; b < 4; b++, r += cw) {
+          const c0 = coef[r];
+          const c1 = coef[r + 1];
+          const c2 = coef[r + 2];
+          const c3 = coef[r + 3];
+          const h = a0 * c0 + a1 * c1 + a2 * c2 + a3 * c3;
+          const hd = d0 * c0 + d1 * c1 + d2 * c2 + d3 * c3;
+          val += wy[j4 + b] * h;
+          gx += wy[j4 + b] * hd;
+          gy += dwy[j4 + b] * h;
+        }
+        ov[k] = val;
+        ox[k] = gx;
+        oy[k] = gy;
+        sum += val;
+        sumX += gx;
+        sumY += gy;
+      }
+    }
+    // φ = g / Σg, ∂φ = (∂g − φ Σ∂g) / Σg.
+    const inv = 1 / sum;
+    const n = nx * ny;
+    for (let m = 0; m < n; m++) {
+      const p = ov[m] * inv;
+      ov[m] = p;
+      ox[m] = (ox[m] - p * sumX) * inv;
+      oy[m] = (oy[m] - p * sumY) * inv;
+    }
+  }
+}
