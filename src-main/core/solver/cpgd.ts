@@ -305,6 +305,7 @@ class Workspace {
   private cdx = new Float64Array(0);
   private cdy = new Float64Array(0);
   private cbox = new Int32Array(0);
+  private cacheOk = new Uint8Array(0);
   /** B on the touched pixels (same order as `touched`), refreshed by every evaluate(). */
   private bTouched = new Float64Array(0);
   /** Σ φ² for a source at a pixel centre. */
@@ -415,7 +416,14 @@ class Workspace {
     return this.fitBackgroundAndObjective() + p.lambda * mass;
   }
 
+  /** Particle i moved since the last evaluate(): its cached stamp no longer applies. */
+  invalidateStamp(i: number): void {
+    if (i < this.cacheOk.length) this.cacheOk[i] = 0;
+  }
+
   private ensureCache(n: number): void {
+    if (this.cacheOk.length < n) this.cacheOk = new Uint8Array(Math.max(n, 2 * this.cacheOk.length));
+    this.cacheOk.fill(1, 0, n);
     if (this.cbox.length >= 4 * n) return;
     const cap = Math.max(n, 2 * (this.cbox.length >> 2));
     this.cv = new Float64Array(cap * this.stampSize);
@@ -577,19 +585,21 @@ class Workspace {
    * Per-particle first variation and the scales of the preconditioner:
    * V_i, ∇V_i, G_i = Σ w φ², Hx_i = Σ w (∂xφ)², Hy_i. Requires computeQ().
    */
-  gradients(ps: Particles, out: Grad): void {
+  gradients(ps: Particles, out: Grad, subset?: readonly number[]): void {
     out.ensure(ps.n);
     const { q, W, p } = this;
     const w = p.weights;
     const st = this.stamp;
     const cached = this.cacheOwner === ps;
     const S = this.stampSize;
-    for (let i = 0; i < ps.n; i++) {
+    const count = subset ? subset.length : ps.n;
+    for (let k0 = 0; k0 < count; k0++) {
+      const i = subset ? subset[k0] : k0;
       let v: Float64Array;
       let dx: Float64Array;
       let dy: Float64Array;
       let off: number;
-      if (cached) {
+      if (cached && this.cacheOk[i] === 1) {
         v = this.cv;
         dx = this.cdx;
         dy = this.cdy;
@@ -713,6 +723,33 @@ function localMass(ps: Particles, radius: number, out: Float64Array): void {
 
 /** At most this many stamp values (×3 arrays of doubles) are cached between passes (~100 MB). */
 const STAMP_CACHE_VALUES = 4_000_000;
+
+/** Iterations between full passes (model rebuilt, background refit, active set renewed). */
+const FULL_EVERY = 10;
+
+/**
+ * Particles whose first variation still matters for the certificate. A violation V < 0 at a
+ * particle (or a gradient that moves the maximum of η a fraction of σ away) costs about
+ * |V|·Σa in the duality gap, so a particle is frozen only when |V| and σ·|∇V| are both below
+ * 1 % of the gap allowed, tolerance·F, divided by the total mass.
+ */
+function selectActive(ps: Particles, g: Grad, F: number, tolerance: number, sigma: number): number[] {
+  let mass = 0;
+  for (let i = 0; i < ps.n; i++) mass += ps.a[i];
+  const thr = (0.01 * tolerance * Math.abs(F)) / Math.max(mass, 1e-300);
+  const out: number[] = [];
+  for (let i = 0; i < ps.n; i++) {
+    const gn = Math.hypot(g.gx[i], g.gy[i]);
+    if (Math.abs(g.V[i]) > thr || sigma * gn > thr) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * Sliding starts after this many iterations: before, thousands of start particles are still
+ * dying or merging, and second-order steps on them are wasted work.
+ */
+const SLIDE_FROM = 20;
 
 /** Largest growth exponent of one weight update: a weight grows at most e^2.5 ≈ 12× per step. */
 const MAX_GROWTH = 2.5;
@@ -949,6 +986,40 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
     return false;
   };
 
+  let active: number[] = [];
+  let sinceFull = Infinity;
+  let forceFull = true;
+  let needQ = true;
+  const prop = { x: 0, y: 0, a: 0 };
+  /** The CPGD update of particle i at step scale t (the gradient pass must be current for i). */
+  const propose = (i: number, tt: number, out: { x: number; y: number; a: number }) => {
+    let wScale: number;
+    let xScale: number;
+    let yScale: number;
+    if (o.precondition) {
+      const G = grad.G[i];
+      const S = Math.max(grad.M[i], ps.a[i], 1 / Math.sqrt(Math.max(G, 1e-300)));
+      wScale = 1 / Math.max(G * S, 1e-300);
+      xScale = 1 / Math.max(grad.Hx[i] * S, 1e-300);
+      yScale = 1 / Math.max(grad.Hy[i] * S, 1e-300);
+    } else {
+      wScale = 1 / (init.scaleG * init.scaleA);
+      xScale = yScale = 1 / (init.scaleH * init.scaleA);
+    }
+    let e = -2 * tt * o.alpha * grad.V[i] * wScale;
+    if (e > MAX_GROWTH) e = MAX_GROWTH;
+    let mx = -tt * o.beta * grad.gx[i] * xScale;
+    let my = psf.dims === 1 ? 0 : -tt * o.beta * grad.gy[i] * yScale;
+    const d = Math.hypot(mx, my);
+    if (d > MAX_MOVE) {
+      mx *= MAX_MOVE / d;
+      my *= MAX_MOVE / d;
+    }
+    out.x = clampX(ps.x[i] + mx);
+    out.y = clampY(ps.y[i] + my);
+    out.a = ps.a[i] * Math.exp(e);
+  };
+
   for (iter = 1; iter <= o.maxIter; iter++) {
     if (o.shouldStop?.()) {
       status = 'cancelled';
@@ -968,67 +1039,115 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
         break;
       }
     }
-    ws.computeQ();
-    ws.gradients(ps, grad);
-    if (o.precondition) localMass(ps, psf.sigma, grad.M);
-    // Trial steps, halving t until F does not increase.
+    // Full pass (all particles, model rebuilt, background refit) or incremental pass (only the
+    // particles still moving; the rest of the model and the background held fixed).
+    const incremental = !forceFull && sinceFull < FULL_EVERY && active.length <= ps.n / 2;
     let accepted = false;
-    for (let attempt = 0; attempt < 40; attempt++) {
-      trial.n = 0;
-      const ta = t * o.alpha;
-      const tb = t * o.beta;
-      for (let i = 0; i < ps.n; i++) {
-        let wScale: number;
-        let xScale: number;
-        let yScale: number;
-        if (o.precondition) {
-          const G = grad.G[i];
-          const S = Math.max(grad.M[i], ps.a[i], 1 / Math.sqrt(Math.max(G, 1e-300)));
-          wScale = 1 / Math.max(G * S, 1e-300);
-          xScale = 1 / Math.max(grad.Hx[i] * S, 1e-300);
-          yScale = 1 / Math.max(grad.Hy[i] * S, 1e-300);
-        } else {
-          wScale = 1 / (init.scaleG * init.scaleA);
-          xScale = yScale = 1 / (init.scaleH * init.scaleA);
+    if (!incremental) {
+      ws.computeQ();
+      ws.gradients(ps, grad);
+      if (o.precondition) localMass(ps, psf.sigma, grad.M);
+      active = selectActive(ps, grad, F, o.tolerance, psf.sigma);
+      sinceFull = 0;
+      forceFull = false;
+      // Trial steps, halving t until F does not increase.
+      for (let attempt = 0; attempt < 40; attempt++) {
+        trial.n = 0;
+        for (let i = 0; i < ps.n; i++) {
+          propose(i, t, prop);
+          trial.push(prop.x, prop.y, prop.a, ps.s[i]);
         }
-        let e = -2 * ta * grad.V[i] * wScale;
-        if (e > MAX_GROWTH) e = MAX_GROWTH;
-        const na = ps.a[i] * Math.exp(e);
-        let mx = -tb * grad.gx[i] * xScale;
-        let my = psf.dims === 1 ? 0 : -tb * grad.gy[i] * yScale;
-        const d = Math.hypot(mx, my);
-        if (d > MAX_MOVE) {
-          mx *= MAX_MOVE / d;
-          my *= MAX_MOVE / d;
+        const Ft = ws.evaluate(trial);
+        if (Ft <= F) {
+          const tmp = ps;
+          ps = trial;
+          trial = tmp;
+          F = Ft;
+          accepted = true;
+          if (o.adaptiveStep && attempt === 0) t = Math.min(o.maxStep, t * 1.5);
+          break;
         }
-        trial.push(clampX(ps.x[i] + mx), clampY(ps.y[i] + my), na, ps.s[i]);
+        t /= 2;
       }
-      const Ft = ws.evaluate(trial);
-      if (Ft <= F) {
-        const tmp = ps;
-        ps = trial;
-        trial = tmp;
-        F = Ft;
-        accepted = true;
-        if (o.adaptiveStep && attempt === 0) t = Math.min(o.maxStep, t * 1.5);
-        break;
+      if (!accepted) {
+        // No step lowers F at machine precision: restore the model of the current particles.
+        ws.evaluate(ps);
+        t = 0.5 * o.maxStep;
       }
-      t /= 2;
+      needQ = true;
+    } else {
+      if (needQ) ws.computeQ();
+      needQ = false;
+      ws.gradients(ps, grad, active);
+      if (o.precondition) localMass(ps, psf.sigma, grad.M);
+      const n = active.length;
+      const ox = new Float64Array(n);
+      const oy = new Float64Array(n);
+      const oa = new Float64Array(n);
+      for (let k = 0; k < n; k++) {
+        const i = active[k];
+        ox[k] = ps.x[i];
+        oy[k] = ps.y[i];
+        oa[k] = ps.a[i];
+      }
+      for (let attempt = 0; attempt < 40; attempt++) {
+        let dF = 0;
+        for (let k = 0; k < n; k++) {
+          const i = active[k];
+          propose(i, t, prop);
+          dF += ws.addIncremental(ox[k], oy[k], -ps.s[i] * oa[k]) + ws.addIncremental(prop.x, prop.y, ps.s[i] * prop.a) + problem.lambda * (prop.a - oa[k]);
+          ps.x[i] = prop.x;
+          ps.y[i] = prop.y;
+          ps.a[i] = prop.a;
+          ws.invalidateStamp(i);
+        }
+        if (dF <= 0) {
+          F += dF;
+          accepted = true;
+          if (o.adaptiveStep && attempt === 0) t = Math.min(o.maxStep, t * 1.5);
+          break;
+        }
+        for (let k = 0; k < n; k++) {
+          const i = active[k];
+          ws.addIncremental(ps.x[i], ps.y[i], -ps.s[i] * ps.a[i]);
+          ws.addIncremental(ox[k], oy[k], ps.s[i] * oa[k]);
+          ps.x[i] = ox[k];
+          ps.y[i] = oy[k];
+          ps.a[i] = oa[k];
+        }
+        t /= 2;
+      }
+      if (!accepted) {
+        t = 0.5 * o.maxStep;
+        forceFull = true;
+        accepted = true; // the full pass next decides whether the solver is stuck
+      }
+      sinceFull++;
     }
-    if (!accepted) {
-      // No step lowers F at machine precision: restore the model of the current particles.
-      ws.evaluate(ps);
-      t = 0.5 * o.maxStep;
+    if (o.slideEvery > 0 && iter % o.slideEvery === 0 && iter >= SLIDE_FROM) {
+      // Only where something still moves: groups with a particle of the active set.
+      const mask = new Uint8Array(ps.n).fill(1);
+      const r = slide(ws, ps, F, trial, clampX, clampY, mask);
+      F = r.F;
+      if (r.changed) {
+        forceFull = true;
+        needQ = true;
+      }
     }
-    if (iter % o.maintenanceEvery === 0) F = maintain(ws, ps, grad, F, o, trial, (a, b) => {
-      ps = a;
-      trial = b;
-    });
-    if (o.slideEvery > 0 && iter % o.slideEvery === 0) F = slide(ws, ps, F, trial, clampX, clampY);
+    if (iter % o.maintenanceEvery === 0) {
+      const r = maintain(ws, ps, F, o, trial, (a, b) => {
+        ps = a;
+        trial = b;
+      });
+      F = r.F;
+      needQ = true;
+      if (r.changed) forceFull = true;
+    }
     history.push(F);
     particleHistory.push(ps.n);
     let certNow: Certificate | undefined;
     if (iter % o.certificateEvery === 0 || !accepted) {
+      forceFull = true;
       const done = checkCertificate();
       certNow = cert;
       if (done || (!accepted && ps.n > 0 && cert!.violations.length === 0)) {
@@ -1062,9 +1181,8 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
  * their mass-weighted centre), each change applied only where its exact change of F is ≤ 0; the
  * whole pass is undone if F, recomputed with the background refit, rose.
  */
-function maintain(ws: Workspace, ps: Particles, grad: Grad, F: number, o: ValidOptions, spare: Particles, swap: (a: Particles, b: Particles) => void): number {
+function maintain(ws: Workspace, ps: Particles, F: number, o: ValidOptions, spare: Particles, swap: (a: Particles, b: Particles) => void): { F: number; changed: boolean } {
   ws.computeQ();
-  ws.gradients(ps, grad);
   spare.copyFrom(ps);
   const n = ps.n;
   const lambda = ws.p.lambda;
@@ -1074,7 +1192,7 @@ function maintain(ws: Workspace, ps: Particles, grad: Grad, F: number, o: ValidO
   // Prune: below 1e-3 of the noise amplitude (or 1e-12 of the largest weight).
   for (let i = 0; i < n; i++) {
     const a = ps.a[i];
-    if (!(a * Math.sqrt(grad.G[i]) < 1e-3 || a < 1e-12 * maxA)) continue;
+    if (!(a * ws.selfNorm(ps.x[i], ps.y[i]) < 1e-3 || a < 1e-12 * maxA)) continue;
     const dF = ws.addIncremental(ps.x[i], ps.y[i], -ps.s[i] * a) - lambda * a;
     if (dF <= 0) {
       ps.a[i] = 0;
@@ -1129,7 +1247,7 @@ function maintain(ws: Workspace, ps: Particles, grad: Grad, F: number, o: ValidO
       }
     }
   }
-  if (!changed) return F;
+  if (!changed) return { F, changed: false };
   let k = 0;
   for (let i = 0; i < n; i++) {
     if (ps.a[i] > 0) {
@@ -1142,11 +1260,11 @@ function maintain(ws: Workspace, ps: Particles, grad: Grad, F: number, o: ValidO
   }
   ps.n = k;
   const Fn = ws.evaluate(ps);
-  if (Fn <= F) return Fn;
+  if (Fn <= F) return { F: Fn, changed: true };
   // Rounding made the pass a net loss: restore.
   swap(spare, ps);
   ws.evaluate(spare);
-  return F;
+  return { F, changed: true };
 }
 
 /**
@@ -1157,7 +1275,7 @@ function maintain(ws: Workspace, ps: Particles, grad: Grad, F: number, o: ValidO
  * converges there in a few sweeps. A group's move is undone when it raises F (exact change), and
  * the whole sweep when F, recomputed, rose.
  */
-function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clampX: (x: number) => number, clampY: (y: number) => number): number {
+function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clampX: (x: number) => number, clampY: (y: number) => number, mask: Uint8Array): { F: number; changed: boolean } {
   const psf = ws.p.psf;
   const dims = psf.dims;
   const D: 2 | 3 = dims === 1 ? 2 : 3;
@@ -1167,11 +1285,13 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   // Joint steps for particles that carry real signal (a·√G > 1: below noise level the position
   // block is degenerate, its curvature scaling with a²); the others are left to the CPGD flow.
   const movable: number[] = [];
+  let changed = false;
   for (let i = 0; i < ps.n; i++) {
     if (ps.a[i] * ws.selfNorm(ps.x[i], ps.y[i]) > 1) {
       movable.push(i);
       continue;
     }
+    if (!mask[i]) continue;
     // A faint particle where V < 0 takes its Newton weight at once (a multiplicative update
     // from a tiny mass needs many iterations to get there).
     const { V, G } = ws.firstVariation(ps.x[i], ps.y[i], ps.s[i]);
@@ -1179,12 +1299,16 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
     const a = ps.a[i];
     const na = a - V / G;
     const dF = ws.addIncremental(ps.x[i], ps.y[i], ps.s[i] * (na - a)) + ws.p.lambda * (na - a);
-    if (dF <= 0) ps.a[i] = na;
-    else ws.addIncremental(ps.x[i], ps.y[i], -ps.s[i] * (na - a));
+    if (dF <= 0) {
+      ps.a[i] = na;
+      changed = true;
+    } else ws.addIncremental(ps.x[i], ps.y[i], -ps.s[i] * (na - a));
   }
   const mx = movable.map((i) => ps.x[i]);
   const my = movable.map((i) => ps.y[i]);
-  const groups = proximityGroups(mx, my, movable.length, 3 * psf.sigma, 8).map((g) => g.map((k) => movable[k]));
+  const groups = proximityGroups(mx, my, movable.length, 3 * psf.sigma, 8)
+    .map((g) => g.map((k) => movable[k]))
+    .filter((g) => g.some((i) => mask[i] === 1));
   const step = (grp: number[]): boolean => {
     const members: Member[] = grp.map((i) => {
       psf.stamp(ps.x[i], ps.y[i], st);
@@ -1241,6 +1365,7 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
           ps.y[grp[m]] = ty[m];
           ps.a[grp[m]] = ta[m];
         }
+        changed = true;
         return true;
       }
       for (let m = 0; m < grp.length; m++) ws.addIncremental(tx[m], ty[m], -ps.s[grp[m]] * ta[m]);
@@ -1265,10 +1390,11 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
     }
   }
   ps.n = k;
+  if (!changed) return { F, changed: false };
   const Fn = ws.evaluate(ps);
-  if (Fn <= F) return Fn;
+  if (Fn <= F) return { F: Fn, changed: true };
   ps.copyFrom(backup);
   ws.evaluate(ps);
-  return F;
+  return { F, changed: true };
 }
 
