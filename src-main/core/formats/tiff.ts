@@ -358,15 +358,17 @@ function kindOf(format: number, bits: number): Kind | undefined {
 export async function readTiff(bytes: Uint8Array, options: ReadTiffOptions = {}): Promise<ImageSource> {
   const name = options.name;
   if (!(bytes instanceof Uint8Array)) throw new InvalidOptionError('bytes', bytes, 'must be a Uint8Array');
+  // geotiff reads the whole ArrayBuffer and typed views need aligned offsets: work on exactly
+  // these bytes in a buffer of their own. (A Node Buffer may be a view into a larger shared pool,
+  // and Buffer's own slice() is a view too, hence Uint8Array's slice.)
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = Uint8Array.prototype.slice.call(bytes);
   const scan = scanTiff(bytes, name);
   const { width, height, samples } = scan;
   if (width * height > MAX_FRAME_PIXELS) {
     throw new UnsupportedFormatError(FORMAT, `a frame of ${width}×${height} pixels is too large (at most ${MAX_FRAME_PIXELS})`, name);
   }
 
-  // geotiff wants an ArrayBuffer. Bytes past the end of a view at offset 0 are harmless (the scan
-  // has put every offset inside the view), so only a view that starts later is copied.
-  const buffer = (bytes.byteOffset === 0 ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
+  const buffer = bytes.buffer as ArrayBuffer;
   let tiff: GeoTIFF;
   try {
     tiff = await fromArrayBuffer(buffer);

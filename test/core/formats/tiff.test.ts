@@ -692,3 +692,16 @@ describe('readTiff errors', () => {
     }
   });
 });
+
+describe('readTiff input views', () => {
+  it('reads a TIFF held in a view into a larger buffer, as Node pooled Buffers are', async () => {
+    const { writeTiff: write, readTiff: read } = await import('../../../src-main/core/formats/tiff.js');
+    const tif = write([Float32Array.from([1, 2, 3, 4, 5, 6])], 3, 2);
+    const pool = new Uint8Array(tif.length + 100);
+    pool.fill(0x4d, 0, 37); // garbage before, as another Buffer in the pool
+    pool.set(tif, 37);
+    const view = Buffer.from(pool.buffer, 37, tif.length);
+    const img = await read(view, { name: 'pooled.tif' });
+    expect(Array.from((await img.frame(0)).data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
