@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'invalid-psf'
   | 'bad-format'
   | 'unsupported-format'
-  | 'io-error';
+  | 'io-error'
+  /** A detection worker threw, crashed, exited or ran out of memory (see jobs/). */
+  | 'worker-failed';
 
 export class CpgdError extends Error {
   readonly code: ErrorCode;
@@ -90,3 +92,26 @@ function formatValue(v: unknown): string {
     return Object.prototype.toString.call(v);
   }
 }
+
+/**
+ * A worker thread of the detection pool failed while running a job: it threw an error that is not
+ * one of ours (`reason` 'error'), died of an uncaught exception ('crashed'), exited ('exit', with
+ * `exitCode`) or ran out of memory ('out-of-memory'). The job is lost; the pool replaces the worker.
+ */
+export class WorkerFailedError extends CpgdError {
+  readonly reason: 'error' | 'crashed' | 'exit' | 'out-of-memory';
+  readonly exitCode: number | undefined;
+  constructor(reason: WorkerFailedError['reason'], detail: string, exitCode?: number) {
+    super('worker-failed', `detection worker ${WORKER_FAILURE[reason]}: ${detail}`);
+    this.name = 'WorkerFailedError';
+    this.reason = reason;
+    this.exitCode = exitCode;
+  }
+}
+
+const WORKER_FAILURE: Record<WorkerFailedError['reason'], string> = {
+  error: 'failed',
+  crashed: 'crashed',
+  exit: 'exited',
+  'out-of-memory': 'ran out of memory',
+};

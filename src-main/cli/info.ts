@@ -1,0 +1,107 @@
+/** `cpgd info`: size, frames and pixel statistics of an image file, and its header. */
+
+import { listFitsHdus } from '../core/formats/fits.js';
+import type { HeaderCard, ImageSource } from '../core/image.js';
+import { formatHelp, parseArgs, type CommandSpec } from './args.js';
+import { EXIT_OK, type CliContext } from './context.js';
+import { openImage, parseHdu, readInputFile } from './io.js';
+
+export const INFO: CommandSpec = {
+  name: 'info',
+  usage: 'cpgd info FILE [--hdu N|NAME] [--json]',
+  summary:
+    'Describe an image file: format, HDU (FITS), width, height, frames, and pixel statistics over all frames (min, max and mean of the finite pixels, number of NaN pixels), then the header cards (FITS) or main tags (TIFF).',
+  positionals: [{ name: 'FILE', help: 'FITS (optionally gzip-compressed) or TIFF file; the format is read from the first bytes.' }],
+  options: [
+    { name: 'hdu', value: 'N|NAME', default: 'the first HDU holding an image of 2 or more axes', help: 'FITS HDU to describe: 0-based index or EXTNAME.' },
+    {
+      name: 'json',
+      help: 'Print one JSON object instead: {"hdu" (FITS only), "frames", "height", "width", "min", "max", "mean", "nan_count"}; min, max and mean are null when no pixel is finite.',
+    },
+  ],
+};
+
+export interface PixelStats {
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  nanCount: number;
+}
+
+/** Statistics over every frame, read one frame at a time (±Infinity pixels are not finite: skipped). */
+export async function pixelStats(src: ImageSource): Promise<PixelStats> {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let n = 0;
+  let nanCount = 0;
+  for (let f = 0; f < src.frames; f++) {
+    const d = (await src.frame(f)).data;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i];
+      if (Number.isNaN(v)) nanCount++;
+      else if (Number.isFinite(v)) {
+        if (v < min) min = v;
+        if (v > max) max = v;
+        sum += v;
+        n++;
+      }
+    }
+  }
+  return n > 0 ? { min, max, mean: sum / n, nanCount } : { min: null, max: null, mean: null, nanCount };
+}
+
+function cardText(c: HeaderCard, width: number): string {
+  const value = c.value === null ? '' : typeof c.value === 'string' ? `'${c.value}'` : typeof c.value === 'boolean' ? (c.value ? 'T' : 'F') : String(c.value);
+  const key = c.key.padEnd(width);
+  if (c.key === 'COMMENT' || c.key === 'HISTORY' || c.key === '') return `${key} ${c.value ?? ''}`.trimEnd();
+  return `${key}= ${value}${c.comment ? ` / ${c.comment}` : ''}`;
+}
+
+export async function runInfo(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const args = parseArgs(INFO, argv);
+  if (args.help) {
+    ctx.stdout.write(formatHelp(INFO));
+    return EXIT_OK;
+  }
+  const file = args.positionals[0];
+  const src = await openImage(file, { hdu: parseHdu(args.values.get('hdu')) });
+  const stats = await pixelStats(src);
+
+  if (args.values.has('json')) {
+    const info: Record<string, unknown> = {};
+    if (src.format === 'fits') info.hdu = src.hdu ?? null;
+    info.frames = src.frames;
+    info.height = src.height;
+    info.width = src.width;
+    info.min = stats.min;
+    info.max = stats.max;
+    info.mean = stats.mean;
+    info.nan_count = stats.nanCount;
+    // WCS: the celestial WCS summary goes here, as key "wcs" (added later; keep the keys above).
+    ctx.stdout.write(JSON.stringify(info) + '\n');
+    return EXIT_OK;
+  }
+
+  const fmt = (v: number | null) => (v === null ? 'n/a' : String(Number(v.toPrecision(7))));
+  const lines = [
+    `file     ${file}`,
+    `format   ${src.format === 'fits' ? `FITS, HDU ${src.hdu}` : 'TIFF'}`,
+    `size     ${src.width} × ${src.height} pixels, ${src.frames} frame${src.frames === 1 ? '' : 's'}`,
+    `pixels   min ${fmt(stats.min)}, max ${fmt(stats.max)}, mean ${fmt(stats.mean)} (finite pixels), ${stats.nanCount} NaN`,
+  ];
+  if (src.pixelSizeNm) lines.push(`pixel    ${src.pixelSizeNm.x} × ${src.pixelSizeNm.y} nm`);
+  // WCS: a line describing the celestial WCS goes here (added later).
+  if (src.format === 'fits') {
+    lines.push('', 'HDUs:');
+    for (const h of listFitsHdus(readInputFile(file), { name: file })) {
+      const shape = h.shape.length ? h.shape.join(' × ') : 'no data';
+      lines.push(`  ${String(h.index).padStart(3)}  ${(h.extname ?? (h.index === 0 ? 'PRIMARY' : '')).padEnd(12)} ${h.kind.padEnd(16)} ${shape}${h.index === src.hdu ? '   ← read' : ''}`);
+    }
+  }
+  lines.push('', src.format === 'fits' ? `Header of HDU ${src.hdu}:` : 'Tags of the first page:');
+  const width = Math.max(8, ...src.header.map((c) => c.key.length));
+  for (const c of src.header) lines.push(`  ${cardText(c, width)}`);
+  ctx.stdout.write(lines.join('\n') + '\n');
+  return EXIT_OK;
+}

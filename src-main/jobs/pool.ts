@@ -1,0 +1,172 @@
+/**
+ * A pool of detection workers (worker_threads). Jobs are tiles (see protocol.ts), queued first in
+ * first out and run one per worker. A worker that throws, crashes, exits or runs out of memory
+ * rejects its job with a typed error (WorkerFailedError, or the core's own typed error when the
+ * worker threw one) and is replaced; the other jobs go on.
+ */
+
+import { availableParallelism } from 'node:os';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { CpgdError, InvalidOptionError, WorkerFailedError } from '../core/errors.js';
+import { reviveError, type FromWorker, type TileJob, type TileOutcome, type TileProgress, type ToWorker } from './protocol.js';
+
+export interface PoolOptions {
+  /** Number of worker threads (integer ≥ 1). Default: os.availableParallelism(). */
+  threads?: number;
+  /**
+   * The worker script. Default: detect.worker.js next to this module (out/node/jobs/ when
+   * compiled). Electron passes the URL of its own bundle.
+   */
+  workerUrl?: URL | string;
+  /** V8 heap limits of each worker (see worker_threads ResourceLimits). */
+  resourceLimits?: ResourceLimits;
+  /** Least time between two progress messages of a job, ms (default 50: at most 20 per second). */
+  progressIntervalMs?: number;
+}
+
+interface Task {
+  id: number;
+  job: TileJob;
+  onProgress: ((p: TileProgress) => void) | undefined;
+  resolve: (r: TileOutcome | null) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | null;
+  /** false once the worker failed or was terminated: its late events are ignored. */
+  alive: boolean;
+}
+
+export function defaultWorkerUrl(): URL {
+  return new URL('./detect.worker.js', import.meta.url);
+}
+
+export class DetectPool {
+  /** Largest number of workers running at once. */
+  readonly size: number;
+  private readonly workerUrl: URL | string;
+  private readonly resourceLimits: ResourceLimits | undefined;
+  private readonly progressIntervalMs: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+  private replacedCount = 0;
+
+  constructor(options: PoolOptions = {}) {
+    const threads = options.threads ?? availableParallelism();
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new InvalidOptionError('--threads', threads, 'must be a whole number ≥ 1');
+    const interval = options.progressIntervalMs ?? 50;
+    if (!(interval >= 0)) throw new InvalidOptionError('progressIntervalMs', interval, 'must be ≥ 0 ms');
+    this.size = threads;
+    this.workerUrl = options.workerUrl ?? defaultWorkerUrl();
+    this.resourceLimits = options.resourceLimits;
+    this.progressIntervalMs = interval;
+  }
+
+  /** Workers that failed and were replaced (or will be, when work arrives) since the pool started. */
+  get replaced(): number {
+    return this.replacedCount;
+  }
+
+  /** Workers currently alive. */
+  get workers(): number {
+    return this.slots.length;
+  }
+
+  /**
+   * Run one tile. Resolves with the tile's sources and statistics, or null when the job's cancel
+   * flag was already set when its turn came (the tile was skipped). Rejects with a CpgdError.
+   */
+  runTile(job: TileJob, onProgress?: (p: TileProgress) => void): Promise<TileOutcome | null> {
+    if (this.closed) return Promise.reject(new WorkerFailedError('error', 'the pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, job, onProgress, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Stop every worker; queued and running jobs reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new WorkerFailedError('error', 'the pool was closed before the job ran');
+    for (const t of this.queue.splice(0)) t.reject(err);
+    const slots = this.slots.splice(0);
+    await Promise.all(
+      slots.map((s) => {
+        s.alive = false;
+        s.task?.reject(err);
+        s.task = null;
+        return s.worker.terminate();
+      }),
+    );
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      let slot = this.slots.find((s) => s.task === null);
+      if (!slot) {
+        if (this.slots.length >= this.size) return;
+        slot = this.spawn();
+      }
+      const task = this.queue.shift()!;
+      if (Atomics.load(new Int32Array(task.job.cancel), 0) !== 0) {
+        task.resolve(null);
+        continue;
+      }
+      slot.task = task;
+      slot.worker.ref();
+      const msg: ToWorker = { type: 'tile', id: task.id, job: task.job, progressIntervalMs: this.progressIntervalMs };
+      slot.worker.postMessage(msg);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.workerUrl, this.resourceLimits ? { resourceLimits: this.resourceLimits } : {});
+    const slot: Slot = { worker, task: null, alive: true };
+    worker.unref();
+    worker.on('message', (msg: FromWorker) => {
+      const task = slot.task;
+      if (!slot.alive || !task || msg.id !== task.id) return;
+      if (msg.type === 'progress') {
+        try {
+          task.onProgress?.(msg.progress);
+        } catch {
+          // A failing progress callback must not lose the job.
+        }
+        return;
+      }
+      slot.task = null;
+      worker.unref();
+      if (msg.type === 'result') task.resolve(msg.outcome);
+      else task.reject(reviveError(msg.error));
+      this.pump();
+    });
+    worker.on('error', (e: Error & { code?: string }) => {
+      const oom = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      this.fail(slot, new WorkerFailedError(oom ? 'out-of-memory' : 'crashed', e.message || String(e)));
+    });
+    worker.on('exit', (code) => {
+      this.fail(slot, new WorkerFailedError('exit', `exit code ${code}`, code));
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** A worker died: reject its job, drop it, and let the next job start a replacement. */
+  private fail(slot: Slot, error: CpgdError): void {
+    if (!slot.alive) return;
+    slot.alive = false;
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    const task = slot.task;
+    slot.task = null;
+    if (!this.closed) this.replacedCount++;
+    void slot.worker.terminate().catch(() => undefined);
+    task?.reject(error);
+    this.pump();
+  }
+}
