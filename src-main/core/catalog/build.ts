@@ -135,8 +135,10 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
     });
   };
   for (const s of srcs) addSource(s, 1);
-  const clampX = (x: number) => Math.min(W - 0.5, Math.max(-0.5, x));
-  const clampY = (y: number) => (psf.dims === 1 ? 0 : Math.min(H - 0.5, Math.max(-0.5, y)));
+  // As in the solver, sources may sit up to 2σ beyond the edges; the caller decides what to keep.
+  const out = 2 * psf.sigma;
+  const clampX = (x: number) => Math.min(W - 0.5 + out, Math.max(-0.5 - out, x));
+  const clampY = (y: number) => (psf.dims === 1 ? 0 : Math.min(H - 0.5 + out, Math.max(-0.5 - out, y)));
 
   const refitBackground = () => {
     if (!bg || K === 0) return;

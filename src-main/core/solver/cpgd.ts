@@ -310,6 +310,11 @@ class Workspace {
   private bTouched = new Float64Array(0);
   /** Σ φ² for a source at a pixel centre. */
   readonly psfSelf: number;
+  /**
+   * How far beyond the image edges (pixels) particles may sit: 2σ, where a source still puts a
+   * sizeable share of its light into the image.
+   */
+  readonly outside: number;
 
   constructor(p: CpgdProblem) {
     this.p = p;
@@ -327,6 +332,7 @@ class Workspace {
     let self = 0;
     for (let k = 0; k < this.stamp.nx * this.stamp.ny; k++) self += this.stamp.v[k] * this.stamp.v[k];
     this.psfSelf = self;
+    this.outside = p.psf.periodic ? 0 : 2 * p.psf.sigma;
     let hw = 0;
     for (let i = 0; i < this.N; i++) hw += p.weights[i] * p.data[i] * p.data[i];
     this.halfWff = 0.5 * hw;
@@ -751,6 +757,9 @@ function selectActive(ps: Particles, g: Grad, F: number, tolerance: number, sigm
  */
 const SLIDE_FROM = 20;
 
+/** Damping factors tried in turn by a sliding step (diagonal scaled by 1 + μ). */
+const LM_DAMPING = [0.01, 0.3, 3, 30];
+
 /** Largest growth exponent of one weight update: a weight grows at most e^2.5 ≈ 12× per step. */
 const MAX_GROWTH = 2.5;
 /** Largest position move of one step, pixels: keeps particles from jumping over sources. */
@@ -763,7 +772,18 @@ const MAX_MOVE = 0.5;
 function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): Certificate {
   const { W, H, p } = ws;
   const qFull = ws.fullQ(new Float64Array(ws.N));
-  const corr = correlate(p.psf, qFull, W, H);
+  // Sources may sit up to `outside` px beyond the edges (a star just off the field still lights
+  // it), so η is searched on a grid padded by that much, with a zero residual outside.
+  const PX = p.psf.periodic ? 0 : Math.ceil(ws.outside);
+  const PY = p.psf.periodic || p.psf.dims === 1 ? 0 : PX;
+  const GW = W + 2 * PX;
+  const GH = H + 2 * PY;
+  let qGrid = qFull;
+  if (PX > 0 || PY > 0) {
+    qGrid = new Float64Array(GW * GH);
+    for (let y = 0; y < H; y++) qGrid.set(qFull.subarray(y * W, (y + 1) * W), (y + PY) * GW + PX);
+  }
+  const corr = correlate(p.psf, qGrid, GW, GH);
   // η = −corr; in signed mode the − family sees +corr.
   let maxEta = -Infinity;
   let worst = { x: 0, y: 0 };
@@ -772,9 +792,11 @@ function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): 
   const candidates: { x: number; y: number; eta: number; sign: 1 | -1 }[] = [];
   const signs: (1 | -1)[] = signed ? [1, -1] : [1];
   for (const sg of signs) {
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const e = -sg * corr[y * W + x];
+    for (let gy = 0; gy < GH; gy++) {
+      for (let gx = 0; gx < GW; gx++) {
+        const e = -sg * corr[gy * GW + gx];
+        const x = gx - PX;
+        const y = gy - PY;
         if (e > maxEta) {
           maxEta = e;
           worst = { x, y };
@@ -785,13 +807,13 @@ function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): 
         for (let dy = -1; dy <= 1 && isMax; dy++) {
           for (let dx = -1; dx <= 1; dx++) {
             if (dx === 0 && dy === 0) continue;
-            let xx = x + dx;
-            let yy = y + dy;
+            let xx = gx + dx;
+            let yy = gy + dy;
             if (p.psf.periodic) {
-              xx = (xx + W) % W;
-              yy = (yy + H) % H;
-            } else if (xx < 0 || yy < 0 || xx >= W || yy >= H) continue;
-            if (-sg * corr[yy * W + xx] > e) {
+              xx = (xx + GW) % GW;
+              yy = (yy + GH) % GH;
+            } else if (xx < 0 || yy < 0 || xx >= GW || yy >= GH) continue;
+            if (-sg * corr[yy * GW + xx] > e) {
               isMax = false;
               break;
             }
@@ -944,8 +966,9 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
   let status: CpgdStatus = 'max-iter';
   let cert: Certificate | undefined;
   let iter = 0;
-  const clampX = (x: number) => (psf.periodic ? ((x % W) + W) % W : Math.min(W - 0.5, Math.max(-0.5, x)));
-  const clampY = (y: number) => (psf.dims === 1 ? 0 : psf.periodic ? ((y % H) + H) % H : Math.min(H - 0.5, Math.max(-0.5, y)));
+  const out = ws.outside;
+  const clampX = (x: number) => (psf.periodic ? ((x % W) + W) % W : Math.min(W - 0.5 + out, Math.max(-0.5 - out, x)));
+  const clampY = (y: number) => (psf.dims === 1 ? 0 : psf.periodic ? ((y % H) + H) % H : Math.min(H - 0.5 + out, Math.max(-0.5 - out, y)));
 
   const birthExclusion = Math.max(o.mergeDistance, 0.1);
   const checkCertificate = (): boolean => {
@@ -1316,49 +1339,47 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
     });
     const { A, g, P } = groupSystem(members, ws.W, ws.H, ws.p.weights, D, ws.q);
     for (let m = 0; m < grp.length; m++) g[m * D] += ws.p.lambda;
-    for (let r = 0; r < P; r++) A[r * P + r] = A[r * P + r] * 1.01 + 1e-300;
-    let sol: Float64Array;
-    try {
-      sol = new Cholesky(A, P).solve(g);
-    } catch {
-      return false;
-    }
-    const nx: number[] = [];
-    const ny: number[] = [];
-    const na: number[] = [];
-    for (let m = 0; m < grp.length; m++) {
-      const i = grp[m];
-      let dx = -sol[m * D + 1];
-      let dy = D === 3 ? -sol[m * D + 2] : 0;
-      const len = Math.hypot(dx, dy);
-      if (len > MAX_MOVE) {
-        dx *= MAX_MOVE / len;
-        dy *= MAX_MOVE / len;
-      }
-      na.push(ps.a[i] - sol[m * D]);
-      nx.push(clampX(ps.x[i] + dx));
-      ny.push(clampY(ps.y[i] + dy));
-    }
-    // Apply (old out, new in); halve the step while the group's move raises F (exact change).
     const ox = grp.map((i) => ps.x[i]);
     const oy = grp.map((i) => ps.y[i]);
     const oa = grp.map((i) => ps.a[i]);
-    // Largest fraction of the step that keeps every weight ≥ 0 (a weight may reach 0 exactly).
-    let tMax = 1;
-    for (let m = 0; m < grp.length; m++) if (na[m] < 0) tMax = Math.min(tMax, oa[m] / (oa[m] - na[m]));
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const f = tMax / (1 << attempt);
-      let dF = 0;
-      for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(ox[m], oy[m], -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
+    const Ad = new Float64Array(P * P);
+    // Levenberg–Marquardt: Gauss–Newton drops the curvature of φ weighted by the residual, which
+    // matters for a tight pair of sources; when a step raises F, more damping turns it towards
+    // the (scaled) gradient, where a small enough step always lowers F.
+    for (const mu of LM_DAMPING) {
+      Ad.set(A);
+      for (let r = 0; r < P; r++) Ad[r * P + r] = A[r * P + r] * (1 + mu) + 1e-300;
+      let sol: Float64Array;
+      try {
+        sol = new Cholesky(Ad, P).solve(g);
+      } catch {
+        return false;
+      }
+      // Largest fraction of the step that keeps every weight ≥ 0 (a weight may reach 0 exactly).
+      let f = 1;
+      for (let m = 0; m < grp.length; m++) {
+        const na = oa[m] - sol[m * D];
+        if (na < 0) f = Math.min(f, oa[m] / (oa[m] - na));
+      }
       const tx: number[] = [];
       const ty: number[] = [];
       const ta: number[] = [];
       for (let m = 0; m < grp.length; m++) {
-        tx.push(clampX(ox[m] + f * (nx[m] - ox[m])));
-        ty.push(clampY(oy[m] + f * (ny[m] - oy[m])));
-        ta.push(Math.max(0, oa[m] + f * (na[m] - oa[m])));
-        dF += ws.addIncremental(tx[m], ty[m], ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
+        let dx = -f * sol[m * D + 1];
+        let dy = D === 3 ? -f * sol[m * D + 2] : 0;
+        const len = Math.hypot(dx, dy);
+        if (len > MAX_MOVE) {
+          dx *= MAX_MOVE / len;
+          dy *= MAX_MOVE / len;
+        }
+        tx.push(clampX(ox[m] + dx));
+        ty.push(clampY(oy[m] + dy));
+        ta.push(Math.max(0, oa[m] - f * sol[m * D]));
       }
+      // Apply (old out, new in) and keep it only if F did not rise (exact change).
+      let dF = 0;
+      for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(ox[m], oy[m], -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
+      for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(tx[m], ty[m], ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
       if (dF <= 0) {
         for (let m = 0; m < grp.length; m++) {
           ps.x[grp[m]] = tx[m];

@@ -127,8 +127,15 @@ export function proximityGroups(xs: ArrayLike<number>, ys: ArrayLike<number>, n:
   for (const g of byRoot.values()) {
     if (g.length <= maxSize) out.push(g);
     else {
-      g.sort((a, b) => xs[a] - xs[b] || ys[a] - ys[b]);
-      for (let i = 0; i < g.length; i += maxSize) out.push(g.slice(i, i + maxSize));
+      // Split a large component into compact chunks: each takes the nearest unassigned members of
+      // its first one, so close pairs (the ill-conditioned ones) stay together.
+      const left = new Set(g);
+      while (left.size > 0) {
+        const seed = left.values().next().value as number;
+        const chunk = [...left].sort((a, b) => Math.hypot(xs[a] - xs[seed], ys[a] - ys[seed]) - Math.hypot(xs[b] - xs[seed], ys[b] - ys[seed])).slice(0, maxSize);
+        for (const i of chunk) left.delete(i);
+        out.push(chunk);
+      }
     }
   }
   return out;
