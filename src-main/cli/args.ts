@@ -27,6 +27,8 @@ export interface OptionSpec {
   default?: string;
   /** Must be given. */
   required?: boolean;
+  /** May be given several times (all values in ParsedArgs.lists). */
+  repeatable?: boolean;
 }
 
 export interface CommandSpec {
@@ -43,8 +45,10 @@ export interface CommandSpec {
 
 export interface ParsedArgs {
   positionals: string[];
-  /** Value options by long name (flags map to 'true'). */
+  /** Value options by long name (flags map to 'true'; repeatable options: the last value). */
   values: Map<string, string>;
+  /** Every value of repeatable options, in order. */
+  lists: Map<string, string[]>;
   help: boolean;
 }
 
@@ -56,6 +60,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
   const byName = new Map(options.map((o) => [o.name, o]));
   const byShort = new Map(options.filter((o) => o.short).map((o) => [o.short!, o]));
   const values = new Map<string, string>();
+  const lists = new Map<string, string[]>();
   const positionals: string[] = [];
   let help = false;
   const where = `cpgd ${spec.name}`;
@@ -102,10 +107,11 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
       i++;
     }
     if (opt.value !== undefined && value === '') throw new UsageError(`${long}: empty value (expected ${opt.value})`);
-    if (values.has(opt.name)) throw new UsageError(`${long}: given more than once`);
+    if (opt.repeatable) lists.set(opt.name, [...(lists.get(opt.name) ?? []), value]);
+    else if (values.has(opt.name)) throw new UsageError(`${long}: given more than once`);
     values.set(opt.name, value);
   }
-  if (help) return { positionals, values, help };
+  if (help) return { positionals, values, lists, help };
 
   const want = spec.positionals.length;
   if (positionals.length < want) {
@@ -117,7 +123,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
   for (const o of spec.options) {
     if (o.required && !values.has(o.name)) throw new UsageError(`--${o.name}: missing, ${o.value ? `--${o.name} ${o.value} ` : ''}is required ${see}`);
   }
-  return { positionals, values, help };
+  return { positionals, values, lists, help };
 }
 
 /** Word-wrap `text` to `width` columns, every line prefixed by `indent`. */

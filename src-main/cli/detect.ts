@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { formatCatalogCsv } from '../core/catalog/csv.js';
 import { formatDs9Regions } from '../core/catalog/ds9.js';
+import { celestialWcs } from '../core/wcs.js';
 import type { Source } from '../core/catalog/types.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { writeFitsTable } from '../core/formats/fits.js';
@@ -191,6 +192,9 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
     throw new InvalidOptionError('--format', 'fits', 'a FITS table is binary: give --out FILE or redirect standard output');
   }
   const source = await openImage(p.image, { hdu: p.hdu });
+  // Catalogue rows get ra, dec (degrees) whenever the image has a celestial WCS (read before the
+  // solve, so a broken WCS is reported at once).
+  const wcs = celestialWcs(source.header, { name: p.image });
   const frames = resolveFrames(p.frames, source.frames, p.image, p.framesText);
   const psf = await loadPsf(p.psfText, source.width, source.height);
   if (p.out !== undefined) checkOutputPath(p.out, '--out', [p.image, ...(psf.spec.kind === 'file' ? [psf.spec.path] : [])]);
@@ -239,7 +243,10 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
   const lambdaText = lo === hi ? short(lo) : `${short(lo)}–${short(hi)}`;
   const photons = p.noise.gain !== undefined;
   let data: string | Uint8Array;
-  if (p.format === 'csv') data = formatCatalogCsv(result.sources);
+  if (wcs) {
+    for (const s of result.sources) [s.ra, s.dec] = wcs.pixelToWorld(s.x, s.y);
+  }
+  if (p.format === 'csv') data = formatCatalogCsv(result.sources, { wcs: wcs !== null });
   else if (p.format === 'ds9') data = formatDs9Regions(result.sources);
   else data = fitsCatalog(result.sources, photons, { image: basename(p.image), psf: formatPsfSpec(psf.spec), lambda: lambdaText });
   if (p.out !== undefined) writeAtomic(p.out, data);

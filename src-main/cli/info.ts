@@ -1,8 +1,9 @@
 /** `cpgd info`: size, frames and pixel statistics of an image file, and its header. */
 
 import { listFitsHdus } from '../core/formats/fits.js';
+import { celestialWcs } from '../core/wcs.js';
 import type { HeaderCard, ImageSource } from '../core/image.js';
-import { formatHelp, parseArgs, type CommandSpec } from './args.js';
+import { formatHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
 import { EXIT_OK, type CliContext } from './context.js';
 import { openImage, parseHdu, readInputFile } from './io.js';
 
@@ -15,8 +16,15 @@ export const INFO: CommandSpec = {
   options: [
     { name: 'hdu', value: 'N|NAME', default: 'the first HDU holding an image of 2 or more axes', help: 'FITS HDU to describe: 0-based index or EXTNAME.' },
     {
+      name: 'pixel',
+      value: 'X,Y',
+      repeatable: true,
+      default: 'none',
+      help: 'A pixel position (0-based, centre of the first pixel at 0,0, x along columns) to convert to right ascension and declination (degrees) with the celestial WCS of the header (TAN, SIN, TAN-SIP). Repeat the option, or separate positions with ";".',
+    },
+    {
       name: 'json',
-      help: 'Print one JSON object instead: {"hdu" (FITS only), "frames", "height", "width", "min", "max", "mean", "nan_count"}; min, max and mean are null when no pixel is finite.',
+      help: 'Print one JSON object instead: {"hdu" (FITS only), "frames", "height", "width", "min", "max", "mean", "nan_count"}; min, max and mean are null when no pixel is finite. With --pixel and a celestial WCS, also "wcs": [[x, y, ra, dec], ...].',
     },
   ],
 };
@@ -51,6 +59,21 @@ export async function pixelStats(src: ImageSource): Promise<PixelStats> {
   return n > 0 ? { min, max, mean: sum / n, nanCount } : { min: null, max: null, mean: null, nanCount };
 }
 
+/** `X,Y` positions, from repeated options and/or `;`-separated lists. */
+function parsePixels(values: readonly string[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const v of values) {
+    for (const part of v.split(';')) {
+      const m = /^\s*(-?[\d.]+(?:e[-+]?\d+)?)\s*,\s*(-?[\d.]+(?:e[-+]?\d+)?)\s*$/i.exec(part);
+      const x = m ? Number(m[1]) : NaN;
+      const y = m ? Number(m[2]) : NaN;
+      if (!Number.isFinite(x) || !Number.isFinite(y)) throw new UsageError(`--pixel: expected X,Y in pixels (got ${JSON.stringify(part)})`);
+      out.push([x, y]);
+    }
+  }
+  return out;
+}
+
 function cardText(c: HeaderCard, width: number): string {
   const value = c.value === null ? '' : typeof c.value === 'string' ? `'${c.value}'` : typeof c.value === 'boolean' ? (c.value ? 'T' : 'F') : String(c.value);
   const key = c.key.padEnd(width);
@@ -66,7 +89,10 @@ export async function runInfo(argv: readonly string[], ctx: CliContext): Promise
   }
   const file = args.positionals[0];
   const src = await openImage(file, { hdu: parseHdu(args.values.get('hdu')) });
+  const pixels = parsePixels(args.lists.get('pixel') ?? []);
+  const wcs = celestialWcs(src.header, { name: file });
   const stats = await pixelStats(src);
+  const world = wcs ? pixels.map(([x, y]) => [x, y, ...wcs.pixelToWorld(x, y)]) : [];
 
   if (args.values.has('json')) {
     const info: Record<string, unknown> = {};
@@ -78,7 +104,7 @@ export async function runInfo(argv: readonly string[], ctx: CliContext): Promise
     info.max = stats.max;
     info.mean = stats.mean;
     info.nan_count = stats.nanCount;
-    // WCS: the celestial WCS summary goes here, as key "wcs" (added later; keep the keys above).
+    if (wcs && pixels.length > 0) info.wcs = world;
     ctx.stdout.write(JSON.stringify(info) + '\n');
     return EXIT_OK;
   }
@@ -91,7 +117,10 @@ export async function runInfo(argv: readonly string[], ctx: CliContext): Promise
     `pixels   min ${fmt(stats.min)}, max ${fmt(stats.max)}, mean ${fmt(stats.mean)} (finite pixels), ${stats.nanCount} NaN`,
   ];
   if (src.pixelSizeNm) lines.push(`pixel    ${src.pixelSizeNm.x} × ${src.pixelSizeNm.y} nm`);
-  // WCS: a line describing the celestial WCS goes here (added later).
+  if (wcs) {
+    lines.push(`wcs      ${wcs.describe()}`);
+    for (const [x, y, ra, dec] of world) lines.push(`         pixel (${x}, ${y}) → RA ${ra.toFixed(8)}°, Dec ${dec.toFixed(8)}°`);
+  } else if (pixels.length > 0) lines.push('wcs      none (no celestial TAN, SIN or TAN-SIP projection in the header)');
   if (src.format === 'fits') {
     lines.push('', 'HDUs:');
     for (const h of listFitsHdus(readInputFile(file), { name: file })) {

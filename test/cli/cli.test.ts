@@ -319,7 +319,7 @@ describe('help and version', () => {
   const documented: Record<string, string[]> = {
     detect: ['psf', 'lambda', 'background', 'gain', 'offset', 'read-noise', 'frames', 'hdu', 'max-iter', 'threads', 'out', 'format', 'min-snr', 'quiet', 'help'],
     simulate: ['kind', 'size', 'count', 'frames', 'psf', 'background', 'gain', 'offset', 'read-noise', 'seed', 'out', 'truth', 'quiet', 'help'],
-    info: ['hdu', 'json', 'help'],
+    info: ['hdu', 'pixel', 'json', 'help'],
   };
   const flags = new Set(['quiet', 'help', 'json']);
 
