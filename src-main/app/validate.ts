@@ -1,0 +1,205 @@
+/**
+ * Checks of every IPC argument that reaches main. The renderer is not trusted: each value is
+ * checked for type, range and shape, unknown keys are refused, and the result is a fresh object
+ * of the exact type (nothing of the caller's object is kept). Failures throw IpcArgumentError.
+ * No Electron here, so these run in plain Node tests.
+ */
+import { isAbsolute } from 'node:path';
+import type {
+  BackgroundSetting,
+  CameraSetting,
+  CatalogueFormat,
+  DetectRequest,
+  IpcError,
+  IpcErrorCode,
+  LambdaSetting,
+  PsfSetting,
+  SettingsPatch,
+} from '../shared/ipc.js';
+
+/** An IPC argument is missing, of the wrong type or out of range. */
+export class IpcArgumentError extends Error {
+  readonly code = 'invalid-argument' as const;
+  /** Where in the argument the problem is, e.g. `request.psf.sigma`. */
+  readonly field: string;
+  constructor(field: string, reason: string) {
+    super(`${field}: ${reason}`);
+    this.name = 'IpcArgumentError';
+    this.field = field;
+  }
+}
+
+/** An expected failure of an app operation that is not an argument problem (no image open...). */
+export class AppError extends Error {
+  readonly code: IpcErrorCode;
+  constructor(code: IpcErrorCode, message: string) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+  }
+}
+
+const fail = (field: string, reason: string): never => {
+  throw new IpcArgumentError(field, reason);
+};
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A plain object with only the given keys (all optional here; callers check presence). */
+function record(v: unknown, field: string, keys: readonly string[]): Record<string, unknown> {
+  if (!isPlainObject(v)) fail(field, 'must be an object');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${field}.${k}`, 'is not a known field');
+  return o;
+}
+
+export interface NumberRule {
+  min?: number;
+  /** Exclusive lower bound. */
+  above?: number;
+  max?: number;
+  integer?: boolean;
+}
+
+export function checkNumber(v: unknown, field: string, rule: NumberRule = {}): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return fail(field, 'must be a finite number');
+  if (rule.integer && !Number.isInteger(v)) fail(field, 'must be a whole number');
+  if (rule.min !== undefined && v < rule.min) fail(field, `must be ≥ ${rule.min}`);
+  if (rule.above !== undefined && !(v > rule.above)) fail(field, `must be > ${rule.above}`);
+  if (rule.max !== undefined && v > rule.max) fail(field, `must be ≤ ${rule.max}`);
+  return v;
+}
+
+function checkNullableNumber(v: unknown, field: string, rule: NumberRule): number | null {
+  return v === null ? null : checkNumber(v, field, rule);
+}
+
+/** PSF sizes are pixels; beyond these the problem is not a point-source problem any more. */
+export const PSF_LIMITS = { sigmaMax: 100, fwhmMax: 250, betaMax: 50 } as const;
+
+export function checkPsf(v: unknown, field = 'psf'): PsfSetting {
+  if (!isPlainObject(v)) return fail(field, 'must be an object');
+  switch (v.kind) {
+    case 'gaussian': {
+      const o = record(v, field, ['kind', 'sigma']);
+      return { kind: 'gaussian', sigma: checkNumber(o.sigma, `${field}.sigma`, { above: 0, max: PSF_LIMITS.sigmaMax }) };
+    }
+    case 'moffat': {
+      const o = record(v, field, ['kind', 'fwhm', 'beta']);
+      return {
+        kind: 'moffat',
+        fwhm: checkNumber(o.fwhm, `${field}.fwhm`, { above: 0, max: PSF_LIMITS.fwhmMax }),
+        beta: checkNumber(o.beta, `${field}.beta`, { above: 1, max: PSF_LIMITS.betaMax }),
+      };
+    }
+    default:
+      return fail(`${field}.kind`, "must be 'gaussian' or 'moffat'");
+  }
+}
+
+export function checkLambda(v: unknown, field = 'lambda'): LambdaSetting {
+  if (!isPlainObject(v)) return fail(field, 'must be an object');
+  switch (v.mode) {
+    case 'auto': {
+      const o = record(v, field, ['mode', 'factor']);
+      return { mode: 'auto', factor: checkNumber(o.factor, `${field}.factor`, { above: 0, max: 100 }) };
+    }
+    case 'value': {
+      const o = record(v, field, ['mode', 'value']);
+      return { mode: 'value', value: checkNumber(o.value, `${field}.value`, { min: 0 }) };
+    }
+    default:
+      return fail(`${field}.mode`, "must be 'auto' or 'value'");
+  }
+}
+
+const BACKGROUNDS: readonly BackgroundSetting[] = ['auto', 'none', 'constant', 'plane', 'surface'];
+
+export function checkBackground(v: unknown, field = 'background'): BackgroundSetting {
+  if (typeof v !== 'string' || !(BACKGROUNDS as readonly string[]).includes(v)) return fail(field, `must be one of ${BACKGROUNDS.join(', ')}`);
+  return v as BackgroundSetting;
+}
+
+export function checkCamera(v: unknown, field = 'camera'): CameraSetting {
+  const o = record(v, field, ['gain', 'offset', 'readNoise']);
+  for (const k of ['gain', 'offset', 'readNoise']) if (!(k in o)) fail(`${field}.${k}`, 'is required');
+  return {
+    gain: checkNullableNumber(o.gain, `${field}.gain`, { above: 0 }),
+    offset: checkNumber(o.offset, `${field}.offset`),
+    readNoise: checkNullableNumber(o.readNoise, `${field}.readNoise`, { min: 0 }),
+  };
+}
+
+export function checkSettingsPatch(v: unknown, field = 'patch'): SettingsPatch {
+  const o = record(v, field, ['psf', 'lambda', 'background', 'camera']);
+  const out: SettingsPatch = {};
+  if (o.psf !== undefined) out.psf = checkPsf(o.psf, `${field}.psf`);
+  if (o.lambda !== undefined) out.lambda = checkLambda(o.lambda, `${field}.lambda`);
+  if (o.background !== undefined) out.background = checkBackground(o.background, `${field}.background`);
+  if (o.camera !== undefined) out.camera = checkCamera(o.camera, `${field}.camera`);
+  return out;
+}
+
+/** Image and frame identifiers: whole numbers ≥ 0 (frame range is checked against the image). */
+export function checkIndex(v: unknown, field: string): number {
+  return checkNumber(v, field, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+}
+
+export function checkDetectRequest(v: unknown, field = 'request'): DetectRequest {
+  const o = record(v, field, ['imageId', 'frame', 'psf', 'lambda', 'background', 'camera']);
+  return {
+    imageId: checkIndex(o.imageId, `${field}.imageId`),
+    frame: checkIndex(o.frame, `${field}.frame`),
+    psf: checkPsf(o.psf, `${field}.psf`),
+    lambda: checkLambda(o.lambda, `${field}.lambda`),
+    background: checkBackground(o.background, `${field}.background`),
+    camera: checkCamera(o.camera, `${field}.camera`),
+  };
+}
+
+export function checkCatalogueFormat(v: unknown, field = 'format'): CatalogueFormat {
+  if (v !== 'csv' && v !== 'ds9') return fail(field, "must be 'csv' or 'ds9'");
+  return v;
+}
+
+/** A path string as main received it (from the preload's dropped File or the recent list). */
+export function checkPathArgument(v: unknown, field = 'path'): string {
+  if (typeof v !== 'string' || v.length === 0) return fail(field, 'must be a non-empty string');
+  if (v.length > 4096) fail(field, 'is too long');
+  if (v.includes('\0')) fail(field, 'contains a NUL character');
+  if (!isAbsolute(v)) fail(field, 'must be an absolute path');
+  return v;
+}
+
+/** Exactly `n` arguments: extra arguments are refused rather than ignored. */
+export function checkArity(args: readonly unknown[], n: number, channel: string): void {
+  if (args.length !== n) fail(channel, `takes ${n} argument${n === 1 ? '' : 's'} (got ${args.length})`);
+}
+
+const CORE_CODES: readonly IpcErrorCode[] = ['io-error', 'bad-format', 'unsupported-format', 'invalid-option', 'invalid-image', 'invalid-psf', 'worker-failed'];
+
+/**
+ * The error to send to the renderer for anything thrown by a handler: our typed errors keep their
+ * code and one-line message (core errors name their file), anything else is 'internal'.
+ */
+export function toIpcError(e: unknown): IpcError {
+  if (e instanceof IpcArgumentError || e instanceof AppError) return { code: e.code, message: e.message };
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (CORE_CODES as readonly string[]).includes(code)) {
+      const describe = (e as { describe?: () => string }).describe;
+      const message = typeof describe === 'function' ? describe.call(e) : e.message;
+      return { code: code as IpcErrorCode, message: firstLine(message) };
+    }
+    return { code: 'internal', message: firstLine(e.message) || e.name };
+  }
+  return { code: 'internal', message: firstLine(String(e)) };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.slice(0, 500);
+}

@@ -1,0 +1,249 @@
+/**
+ * The one map of the IPC channels between the Electron main process, the preload script and the
+ * renderer. Main implements every invoke channel (src-main/app/ipc.ts), the preload exposes them as
+ * `window.cpgd` (src-main/preload.ts) and the renderer calls them; all three are typed from here.
+ *
+ * Everything here is plain data that survives structured cloning. No Node, DOM or Electron types:
+ * this module is compiled with the core (tsconfig.core.json) and read by the renderer.
+ *
+ * Invoke channels never reject for expected failures: they resolve to an IpcResult, whose error
+ * carries a stable code and a one-line message for people. The renderer cannot name arbitrary
+ * files: images come from the open dialog, a dropped File (the preload turns it into a path) or
+ * the recent-files list kept by main.
+ */
+
+/** What the app and its runtime are. */
+export interface AppInfo {
+  name: string;
+  version: string;
+  electron: string;
+  chrome: string;
+  node: string;
+  platform: string;
+  /** Worker threads the detection pool uses. */
+  threads: number;
+}
+
+/** The image currently open in main (one at a time). */
+export interface ImageInfo {
+  /** Changes with every file opened: frames and detections name the image they belong to. */
+  imageId: number;
+  /** File name (no directory), for titles. */
+  name: string;
+  /** Full path, for display and the recent-files list. */
+  path: string;
+  format: 'fits' | 'tiff';
+  width: number;
+  height: number;
+  frames: number;
+  /** Physical pixel size in nanometres, when the file says. */
+  pixelSizeNm: { x: number; y: number } | null;
+}
+
+/** Statistics of the finite pixels of a frame. */
+export interface FrameStats {
+  min: number;
+  max: number;
+  mean: number;
+  /** Robust standard deviation (1.4826 × MAD of a sample). */
+  sigma: number;
+  median: number;
+  /** Number of finite pixels; the others are NaN/blank. */
+  finite: number;
+}
+
+/** One frame's pixels, row-major (`pixels[y * width + x]`), NaN where blank. */
+export interface FrameData {
+  imageId: number;
+  frame: number;
+  width: number;
+  height: number;
+  pixels: Float32Array;
+  stats: FrameStats;
+}
+
+/** PSF as the app offers it (sizes in image pixels). */
+export type PsfSetting = { kind: 'gaussian'; sigma: number } | { kind: 'moffat'; fwhm: number; beta: number };
+
+/** λ: automatic (scaled by a factor) or a fixed value. */
+export type LambdaSetting = { mode: 'auto'; factor: number } | { mode: 'value'; value: number };
+
+export type BackgroundSetting = 'auto' | 'none' | 'constant' | 'plane' | 'surface';
+
+/** Camera model; null fields are estimated from the image. */
+export interface CameraSetting {
+  /** ADU per photon (> 0). */
+  gain: number | null;
+  /** ADU of zero light. */
+  offset: number;
+  /** ADU rms (≥ 0). */
+  readNoise: number | null;
+}
+
+export interface WindowSetting {
+  width: number;
+  height: number;
+  maximized: boolean;
+}
+
+/** Everything the app remembers between runs (userData/settings.json). */
+export interface Settings {
+  psf: PsfSetting;
+  lambda: LambdaSetting;
+  background: BackgroundSetting;
+  camera: CameraSetting;
+  window: WindowSetting;
+}
+
+/** What the renderer may change (the window size is main's business). */
+export type SettingsPatch = Partial<Pick<Settings, 'psf' | 'lambda' | 'background' | 'camera'>>;
+
+/** A detection of one frame of the open image. */
+export interface DetectRequest {
+  imageId: number;
+  frame: number;
+  psf: PsfSetting;
+  lambda: LambdaSetting;
+  background: BackgroundSetting;
+  camera: CameraSetting;
+}
+
+/** One catalogue row (see core/catalog/types.ts Source). */
+export interface SourceRow {
+  id: number;
+  frame: number;
+  x: number;
+  y: number;
+  flux: number;
+  xErr: number;
+  yErr: number;
+  fluxErr: number;
+  snr: number;
+}
+
+export type DetectStatus = 'converged' | 'max-iter' | 'cancelled';
+
+export interface DetectSummary {
+  runId: number;
+  imageId: number;
+  frame: number;
+  status: DetectStatus;
+  sources: SourceRow[];
+  lambda: number;
+  background: Exclude<BackgroundSetting, 'auto'>;
+  iterations: number;
+  relativeGap: number;
+  elapsedMs: number;
+}
+
+/** Progress of a running detection, at most a few times a second. */
+export interface DetectProgress {
+  runId: number;
+  /** Tile reported (0-based) and the number of tiles of the frame (tiles run in parallel). */
+  tile: number;
+  tiles: number;
+  /** Tiles that have reported progress so far. */
+  tilesStarted: number;
+  /** Latest solver iteration of the tile reported. */
+  iteration: number;
+  particles: number;
+  relativeGap: number | null;
+}
+
+export type CatalogueFormat = 'csv' | 'ds9';
+
+export type IpcErrorCode =
+  | 'invalid-argument'
+  | 'no-image'
+  | 'no-catalogue'
+  | 'busy'
+  | 'io-error'
+  | 'bad-format'
+  | 'unsupported-format'
+  | 'invalid-option'
+  | 'invalid-image'
+  | 'invalid-psf'
+  | 'worker-failed'
+  | 'internal';
+
+export interface IpcError {
+  code: IpcErrorCode;
+  message: string;
+}
+
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError };
+
+/** Invoke channels: renderer → main, with their arguments and results. */
+export interface InvokeMap {
+  'app:info': { args: []; result: AppInfo };
+  /** Show the open dialog; null when the user cancels. */
+  'file:open': { args: []; result: ImageInfo | null };
+  /** A dropped file (the preload's openDropped turns a File into its path; not callable directly). */
+  'file:drop': { args: [path: string]; result: ImageInfo };
+  /** The recent files, newest first. */
+  'file:recent': { args: []; result: string[] };
+  /** Open a file of the recent list (any other path is refused). */
+  'file:openRecent': { args: [path: string]; result: ImageInfo };
+  'image:frame': { args: [imageId: number, frame: number]; result: FrameData };
+  /** Run a detection; resolves when it ends (status 'cancelled' after detect:cancel). */
+  'detect:start': { args: [request: DetectRequest]; result: DetectSummary };
+  /** Ask the running detection to stop; false when none runs. */
+  'detect:cancel': { args: []; result: boolean };
+  'settings:get': { args: []; result: Settings };
+  'settings:set': { args: [patch: SettingsPatch]; result: Settings };
+  /** Save the latest catalogue through the save dialog; the path written, or null when cancelled. */
+  'catalogue:export': { args: [format: CatalogueFormat]; result: string | null };
+}
+
+/** Events: main → renderer. */
+export interface EventMap {
+  'detect:progress': DetectProgress;
+  /** An image was opened from the application menu. */
+  'image:opened': ImageInfo;
+  /** A message for the user about something started outside the renderer (menu actions). */
+  'app:message': { level: 'info' | 'error'; text: string };
+}
+
+export type InvokeChannel = keyof InvokeMap;
+/** Channels the renderer invokes by name (file:drop only goes through openDropped). */
+export type RendererChannel = Exclude<InvokeChannel, 'file:drop'>;
+export type InvokeArgs<C extends InvokeChannel> = InvokeMap[C]['args'];
+export type InvokeResult<C extends InvokeChannel> = InvokeMap[C]['result'];
+export type EventChannel = keyof EventMap;
+
+/** Runtime lists of the channel names, checked against the maps above. */
+export const RENDERER_CHANNELS = [
+  'app:info',
+  'file:open',
+  'file:recent',
+  'file:openRecent',
+  'image:frame',
+  'detect:start',
+  'detect:cancel',
+  'settings:get',
+  'settings:set',
+  'catalogue:export',
+] as const satisfies readonly RendererChannel[];
+export const EVENT_CHANNELS = ['detect:progress', 'image:opened', 'app:message'] as const satisfies readonly EventChannel[];
+
+// Compile-time completeness: every channel of the maps is listed.
+type Missing<All, Listed> = Exclude<All, Listed>;
+const _allRenderer: Missing<RendererChannel, (typeof RENDERER_CHANNELS)[number]> extends never ? true : never = true;
+const _allEvents: Missing<EventChannel, (typeof EVENT_CHANNELS)[number]> extends never ? true : never = true;
+void _allRenderer;
+void _allEvents;
+
+/** A dropped file as the renderer sees it (a DOM File). */
+export interface DroppedFile {
+  readonly name: string;
+  readonly size: number;
+}
+
+/** `window.cpgd`: the whole API the preload gives the renderer. */
+export interface CpgdApi {
+  invoke<C extends RendererChannel>(channel: C, ...args: InvokeArgs<C>): Promise<IpcResult<InvokeResult<C>>>;
+  /** Open a file dropped on the window. */
+  openDropped(file: DroppedFile): Promise<IpcResult<ImageInfo>>;
+  /** Listen to an event; returns the function that stops listening. */
+  on<E extends EventChannel>(channel: E, listener: (payload: EventMap[E]) => void): () => void;
+}

@@ -1,0 +1,93 @@
+/**
+ * The detection parameters form: text fields ↔ the typed parameters sent to main. Main checks
+ * every value again (src-main/app/validate.ts); these checks only explain mistakes as they are
+ * typed, with the same limits. Pure.
+ */
+import type { BackgroundSetting, Settings } from '../../src-main/shared/ipc.js';
+
+export type DetectParams = Pick<Settings, 'psf' | 'lambda' | 'background' | 'camera'>;
+
+export interface ParamsForm {
+  psfKind: 'gaussian' | 'moffat';
+  sigma: string;
+  fwhm: string;
+  beta: string;
+  lambdaMode: 'auto' | 'value';
+  factor: string;
+  value: string;
+  background: BackgroundSetting;
+  /** Empty: estimated from the image. */
+  gain: string;
+  offset: string;
+  /** Empty: folded into the measured sky noise. */
+  readNoise: string;
+}
+
+export type FormErrors = Partial<Record<keyof ParamsForm, string>>;
+
+export function defaultParams(): DetectParams {
+  return {
+    psf: { kind: 'gaussian', sigma: 1.5 },
+    lambda: { mode: 'auto', factor: 1 },
+    background: 'auto',
+    camera: { gain: null, offset: 0, readNoise: null },
+  };
+}
+
+export function formFromParams(p: DetectParams): ParamsForm {
+  return {
+    psfKind: p.psf.kind,
+    sigma: p.psf.kind === 'gaussian' ? String(p.psf.sigma) : '1.5',
+    fwhm: p.psf.kind === 'moffat' ? String(p.psf.fwhm) : '3',
+    beta: p.psf.kind === 'moffat' ? String(p.psf.beta) : '2.5',
+    lambdaMode: p.lambda.mode,
+    factor: p.lambda.mode === 'auto' ? String(p.lambda.factor) : '1',
+    value: p.lambda.mode === 'value' ? String(p.lambda.value) : '',
+    background: p.background,
+    gain: p.camera.gain === null ? '' : String(p.camera.gain),
+    offset: String(p.camera.offset),
+    readNoise: p.camera.readNoise === null ? '' : String(p.camera.readNoise),
+  };
+}
+
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+interface Rule {
+  above?: number;
+  min?: number;
+  max?: number;
+}
+
+function parse(text: string, rule: Rule): { value: number } | { error: string } {
+  const t = text.trim();
+  if (!NUMBER.test(t)) return { error: 'a number' };
+  const v = Number(t);
+  if (rule.above !== undefined && !(v > rule.above)) return { error: `> ${rule.above}` };
+  if (rule.min !== undefined && v < rule.min) return { error: `≥ ${rule.min}` };
+  if (rule.max !== undefined && v > rule.max) return { error: `≤ ${rule.max}` };
+  return { value: v };
+}
+
+/** The parameters of a form, or the fields in error (each with what it must be). */
+export function paramsFromForm(f: ParamsForm): { ok: true; params: DetectParams } | { ok: false; errors: FormErrors } {
+  const errors: FormErrors = {};
+  const num = (key: keyof ParamsForm, rule: Rule): number => {
+    const r = parse(String(f[key]), rule);
+    if ('error' in r) {
+      errors[key] = `must be ${r.error}`;
+      return NaN;
+    }
+    return r.value;
+  };
+  const optional = (key: keyof ParamsForm, rule: Rule): number | null => (String(f[key]).trim() === '' ? null : num(key, rule));
+
+  const psf: DetectParams['psf'] = f.psfKind === 'moffat' ? { kind: 'moffat', fwhm: num('fwhm', { above: 0, max: 250 }), beta: num('beta', { above: 1, max: 50 }) } : { kind: 'gaussian', sigma: num('sigma', { above: 0, max: 100 }) };
+  const lambda: DetectParams['lambda'] = f.lambdaMode === 'value' ? { mode: 'value', value: num('value', { min: 0 }) } : { mode: 'auto', factor: num('factor', { above: 0, max: 100 }) };
+  const camera: DetectParams['camera'] = {
+    gain: optional('gain', { above: 0 }),
+    offset: String(f.offset).trim() === '' ? 0 : num('offset', {}),
+    readNoise: optional('readNoise', { min: 0 }),
+  };
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return { ok: true, params: { psf, lambda, background: f.background, camera } };
+}

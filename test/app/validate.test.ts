@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AppError,
+  checkArity,
+  checkCamera,
+  checkCatalogueFormat,
+  checkDetectRequest,
+  checkIndex,
+  checkLambda,
+  checkPathArgument,
+  checkPsf,
+  checkSettingsPatch,
+  IpcArgumentError,
+  toIpcError,
+} from '../../src-main/app/validate.js';
+import { FormatError, InvalidOptionError } from '../../src-main/core/errors.js';
+
+const camera = { gain: null, offset: 0, readNoise: null };
+const request = { imageId: 1, frame: 0, psf: { kind: 'gaussian', sigma: 1.5 }, lambda: { mode: 'auto', factor: 1 }, background: 'auto', camera };
+
+function fieldOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(IpcArgumentError);
+    return (e as IpcArgumentError).field;
+  }
+  throw new Error('did not throw');
+}
+
+describe('IPC argument validation', () => {
+  it('accepts valid PSFs and returns fresh objects', () => {
+    const input = { kind: 'gaussian', sigma: 2 };
+    const out = checkPsf(input);
+    expect(out).toEqual({ kind: 'gaussian', sigma: 2 });
+    expect(out).not.toBe(input);
+    expect(checkPsf({ kind: 'moffat', fwhm: 3, beta: 2.5 })).toEqual({ kind: 'moffat', fwhm: 3, beta: 2.5 });
+  });
+
+  it('refuses bad PSFs with the field named', () => {
+    expect(fieldOf(() => checkPsf({ kind: 'gaussian', sigma: 0 }))).toBe('psf.sigma');
+    expect(fieldOf(() => checkPsf({ kind: 'gaussian', sigma: NaN }))).toBe('psf.sigma');
+    expect(fieldOf(() => checkPsf({ kind: 'gaussian', sigma: '2' }))).toBe('psf.sigma');
+    expect(fieldOf(() => checkPsf({ kind: 'moffat', fwhm: 3, beta: 1 }))).toBe('psf.beta');
+    expect(fieldOf(() => checkPsf({ kind: 'file', path: '/etc/passwd' }))).toBe('psf.kind');
+    expect(fieldOf(() => checkPsf({ kind: 'gaussian', sigma: 1, extra: 1 }))).toBe('psf.extra');
+    expect(fieldOf(() => checkPsf(null))).toBe('psf');
+    expect(fieldOf(() => checkPsf([1]))).toBe('psf');
+  });
+
+  it('refuses objects that are not plain (prototype tricks)', () => {
+    class Fake {
+      kind = 'gaussian';
+      sigma = 1;
+    }
+    expect(() => checkPsf(new Fake())).toThrow(IpcArgumentError);
+    expect(() => checkPsf(JSON.parse('{"kind":"gaussian","sigma":1,"__proto__":{"x":1}}'))).toThrow(IpcArgumentError);
+  });
+
+  it('checks λ, camera and indices', () => {
+    expect(checkLambda({ mode: 'value', value: 0 })).toEqual({ mode: 'value', value: 0 });
+    expect(fieldOf(() => checkLambda({ mode: 'value', value: -1 }))).toBe('lambda.value');
+    expect(fieldOf(() => checkLambda({ mode: 'auto', factor: 0 }))).toBe('lambda.factor');
+    expect(checkCamera({ gain: 2, offset: 100, readNoise: 1.2 })).toEqual({ gain: 2, offset: 100, readNoise: 1.2 });
+    expect(fieldOf(() => checkCamera({ gain: 0, offset: 0, readNoise: null }))).toBe('camera.gain');
+    expect(fieldOf(() => checkCamera({ gain: null, offset: 0 }))).toBe('camera.readNoise');
+    expect(checkIndex(3, 'frame')).toBe(3);
+    expect(fieldOf(() => checkIndex(1.5, 'frame'))).toBe('frame');
+    expect(fieldOf(() => checkIndex(-1, 'frame'))).toBe('frame');
+  });
+
+  it('checks a whole detect request', () => {
+    expect(checkDetectRequest(request)).toEqual(request);
+    expect(fieldOf(() => checkDetectRequest({ ...request, background: 'sky' }))).toBe('request.background');
+    expect(fieldOf(() => checkDetectRequest({ ...request, psf: { kind: 'gaussian', sigma: -1 } }))).toBe('request.psf.sigma');
+    expect(fieldOf(() => checkDetectRequest({ ...request, threads: 64 }))).toBe('request.threads');
+  });
+
+  it('checks settings patches, formats, paths and arity', () => {
+    expect(checkSettingsPatch({})).toEqual({});
+    expect(checkSettingsPatch({ background: 'plane' })).toEqual({ background: 'plane' });
+    expect(fieldOf(() => checkSettingsPatch({ window: { width: 1 } }))).toBe('patch.window');
+    expect(checkCatalogueFormat('ds9')).toBe('ds9');
+    expect(fieldOf(() => checkCatalogueFormat('fits'))).toBe('format');
+    expect(checkPathArgument('/data/a.fits')).toBe('/data/a.fits');
+    expect(fieldOf(() => checkPathArgument(''))).toBe('path');
+    expect(fieldOf(() => checkPathArgument('a\0b'))).toBe('path');
+    expect(fieldOf(() => checkPathArgument(42))).toBe('path');
+    expect(fieldOf(() => checkPathArgument('relative/a.fits'))).toBe('path');
+    expect(() => checkArity([1], 1, 'x')).not.toThrow();
+    expect(fieldOf(() => checkArity([1, 2], 1, 'file:openRecent'))).toBe('file:openRecent');
+  });
+});
+
+describe('toIpcError', () => {
+  it('keeps the codes of typed errors and the file of core errors', () => {
+    expect(toIpcError(new IpcArgumentError('psf.sigma', 'must be > 0'))).toEqual({ code: 'invalid-argument', message: 'psf.sigma: must be > 0' });
+    expect(toIpcError(new AppError('busy', 'a detection is already running'))).toEqual({ code: 'busy', message: 'a detection is already running' });
+    expect(toIpcError(new FormatError('FITS', 'truncated', '/d/a.fits'))).toEqual({ code: 'bad-format', message: '/d/a.fits: not a valid FITS file: truncated' });
+    expect(toIpcError(new InvalidOptionError('--psf', 0, 'bad')).code).toBe('invalid-option');
+  });
+
+  it('turns anything else into a one-line internal error', () => {
+    expect(toIpcError(new TypeError('x is undefined\n    at foo'))).toEqual({ code: 'internal', message: 'x is undefined' });
+    expect(toIpcError('boom')).toEqual({ code: 'internal', message: 'boom' });
+  });
+});
