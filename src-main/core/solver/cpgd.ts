@@ -492,6 +492,27 @@ class Workspace {
     return { V: sign * sv + this.p.lambda, G };
   }
 
+  /** (Σ_p q_p ∂xφ(p − x), Σ_p q_p ∂yφ(p − x)) at a point. Requires q. */
+  gradSums(x: number, y: number, out: Float64Array): void {
+    const st = this.stamp;
+    this.p.psf.stamp(x, y, st);
+    this.clipBox(st);
+    const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
+    let sx = 0;
+    let sy = 0;
+    for (let j = j0; j < j1; j++) {
+      const row = (st.y0 + j) * this.W + st.x0;
+      const srow = j * st.nx;
+      for (let ii = i0; ii < i1; ii++) {
+        const qv = this.q[row + ii];
+        sx += qv * st.dx[srow + ii];
+        sy += qv * st.dy[srow + ii];
+      }
+    }
+    out[0] = sx;
+    out[1] = sy;
+  }
+
   /** √(Σ_p w_p φ(p − x)²): the noise amplitude scale at a position (cheap: pixel centre weight). */
   selfNorm(x: number, y: number): number {
     const px = Math.min(this.W - 1, Math.max(0, Math.round(x)));
@@ -757,8 +778,11 @@ function selectActive(ps: Particles, g: Grad, F: number, tolerance: number, sigm
  */
 const SLIDE_FROM = 20;
 
+/** Step of the central differences for the curvature of φ, pixels. */
+const FD_STEP = 1e-3;
+
 /** Damping factors tried in turn by a sliding step (diagonal scaled by 1 + μ). */
-const LM_DAMPING = [0.01, 0.3, 3, 30];
+const LM_DAMPING = [0, 1e-4, 1e-3, 0.01, 0.3, 3, 30];
 
 /** Largest growth exponent of one weight update: a weight grows at most e^2.5 ≈ 12× per step. */
 const MAX_GROWTH = 2.5;
@@ -1305,27 +1329,69 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   backup.copyFrom(ps);
   ws.computeQ();
   const st = ws.stamp;
-  // Joint steps for particles that carry real signal (a·√G > 1: below noise level the position
-  // block is degenerate, its curvature scaling with a²); the others are left to the CPGD flow.
+  // Joint steps for particles that carry signal; faint ones (below the noise amplitude, a·√G ≤ 1,
+  // and below 1 % of the brightest: their position block is degenerate, its curvature scaling
+  // with a²) get the cheaper steps below.
   const movable: number[] = [];
   let changed = false;
+  const gs0 = new Float64Array(2);
+  const gsP = new Float64Array(2);
+  const gsM = new Float64Array(2);
+  let maxA = 0;
+  for (let i = 0; i < ps.n; i++) maxA = Math.max(maxA, ps.a[i]);
   for (let i = 0; i < ps.n; i++) {
-    if (ps.a[i] * ws.selfNorm(ps.x[i], ps.y[i]) > 1) {
+    if (ps.a[i] * ws.selfNorm(ps.x[i], ps.y[i]) > 1 || ps.a[i] > 0.01 * maxA) {
       movable.push(i);
       continue;
     }
     if (!mask[i]) continue;
-    // A faint particle where V < 0 takes its Newton weight at once (a multiplicative update
-    // from a tiny mass needs many iterations to get there).
-    const { V, G } = ws.firstVariation(ps.x[i], ps.y[i], ps.s[i]);
-    if (!(V < 0 && G > 0)) continue;
+    // A faint particle goes to the minimum of V (for a small mass, F changes by a·V(x), so that
+    // is its best place: one Newton step on V, whose curvature comes from central differences),
+    // and where V < 0 takes its Newton weight at once (a multiplicative update from a tiny mass
+    // needs many iterations to get there). Kept only if F does not rise.
+    const sg = ps.s[i];
+    let nx = ps.x[i];
+    let ny = ps.y[i];
+    ws.gradSums(nx, ny, gs0);
+    const gx = sg * gs0[0];
+    const gy = psf.dims === 1 ? 0 : sg * gs0[1];
+    ws.gradSums(nx + FD_STEP, ny, gsP);
+    ws.gradSums(nx - FD_STEP, ny, gsM);
+    const hxx = (sg * (gsP[0] - gsM[0])) / (2 * FD_STEP);
+    let hxy = (sg * (gsP[1] - gsM[1])) / (2 * FD_STEP);
+    let hyy = 1;
+    if (psf.dims === 2) {
+      ws.gradSums(nx, ny + FD_STEP, gsP);
+      ws.gradSums(nx, ny - FD_STEP, gsM);
+      hyy = (sg * (gsP[1] - gsM[1])) / (2 * FD_STEP);
+      hxy = 0.5 * (hxy + (sg * (gsP[0] - gsM[0])) / (2 * FD_STEP));
+    } else hxy = 0;
+    const det = hxx * hyy - hxy * hxy;
+    if (hxx > 0 && det > 0) {
+      let dx = -(hyy * gx - hxy * gy) / det;
+      let dy = -(hxx * gy - hxy * gx) / det;
+      const len = Math.hypot(dx, dy);
+      if (len > MAX_MOVE) {
+        dx *= MAX_MOVE / len;
+        dy *= MAX_MOVE / len;
+      }
+      nx = clampX(nx + dx);
+      ny = clampY(ny + dy);
+    }
     const a = ps.a[i];
-    const na = a - V / G;
-    const dF = ws.addIncremental(ps.x[i], ps.y[i], ps.s[i] * (na - a)) + ws.p.lambda * (na - a);
-    if (dF <= 0) {
+    let dF = ws.addIncremental(ps.x[i], ps.y[i], -sg * a);
+    const { V, G } = ws.firstVariation(nx, ny, sg);
+    const na = V < 0 && G > 0 ? a - V / G : a;
+    dF += ws.addIncremental(nx, ny, sg * na) + ws.p.lambda * (na - a);
+    if (dF <= 0 && (na !== a || nx !== ps.x[i] || ny !== ps.y[i])) {
       ps.a[i] = na;
+      ps.x[i] = nx;
+      ps.y[i] = ny;
       changed = true;
-    } else ws.addIncremental(ps.x[i], ps.y[i], -ps.s[i] * (na - a));
+    } else {
+      ws.addIncremental(nx, ny, -sg * na);
+      ws.addIncremental(ps.x[i], ps.y[i], sg * a);
+    }
   }
   const mx = movable.map((i) => ps.x[i]);
   const my = movable.map((i) => ps.y[i]);
@@ -1339,6 +1405,34 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
     });
     const { A, g, P } = groupSystem(members, ws.W, ws.H, ws.p.weights, D, ws.q);
     for (let m = 0; m < grp.length; m++) g[m * D] += ws.p.lambda;
+    // Full Newton: add the residual-weighted curvature of the model, Σ q ∇²model, which
+    // Gauss–Newton drops and which shapes the valley of a tight pair of sources. Per member it is
+    // s (∂xφ, ∂yφ) in the weight–position terms and s a ∇²φ in the position block (by central
+    // differences of Σ q ∇φ, h = 1e-3 px).
+    for (let m = 0; m < grp.length; m++) {
+      const i = grp[m];
+      const sa = ps.s[i] * ps.a[i];
+      const r0 = m * D;
+      ws.gradSums(ps.x[i], ps.y[i], gs0);
+      ws.gradSums(ps.x[i] + FD_STEP, ps.y[i], gsP);
+      ws.gradSums(ps.x[i] - FD_STEP, ps.y[i], gsM);
+      const hxx = (gsP[0] - gsM[0]) / (2 * FD_STEP);
+      const hyx = (gsP[1] - gsM[1]) / (2 * FD_STEP);
+      A[r0 * P + r0 + 1] += ps.s[i] * gs0[0];
+      A[(r0 + 1) * P + r0] += ps.s[i] * gs0[0];
+      A[(r0 + 1) * P + r0 + 1] += sa * hxx;
+      if (D === 3) {
+        ws.gradSums(ps.x[i], ps.y[i] + FD_STEP, gsP);
+        ws.gradSums(ps.x[i], ps.y[i] - FD_STEP, gsM);
+        const hyy = (gsP[1] - gsM[1]) / (2 * FD_STEP);
+        const hxy = 0.5 * (hyx + (gsP[0] - gsM[0]) / (2 * FD_STEP));
+        A[r0 * P + r0 + 2] += ps.s[i] * gs0[1];
+        A[(r0 + 2) * P + r0] += ps.s[i] * gs0[1];
+        A[(r0 + 1) * P + r0 + 2] += sa * hxy;
+        A[(r0 + 2) * P + r0 + 1] += sa * hxy;
+        A[(r0 + 2) * P + r0 + 2] += sa * hyy;
+      }
+    }
     const ox = grp.map((i) => ps.x[i]);
     const oy = grp.map((i) => ps.y[i]);
     const oa = grp.map((i) => ps.a[i]);
