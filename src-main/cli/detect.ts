@@ -1,10 +1,11 @@
-/** `cpgd detect`: the sources of an image or a stack, as CSV, DS9 regions or a FITS table. */
+/** `cpgd detect`: the sources of an image or a stack, as CSV, DS9 regions, a FITS table or ThunderSTORM CSV. */
 
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { formatCatalogCsv } from '../core/catalog/csv.js';
 import { formatDs9Regions } from '../core/catalog/ds9.js';
-import { celestialWcs } from '../core/wcs.js';
+import { formatThunderstormCsv } from '../core/catalog/thunderstorm.js';
+import { celestialWcs, type Wcs } from '../core/wcs.js';
 import type { Source } from '../core/catalog/types.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { writeFitsTable } from '../core/formats/fits.js';
@@ -14,16 +15,18 @@ import { validateNoiseOptions, type NoiseOptions } from '../core/solver/noise.js
 import { VERSION } from '../core/version.js';
 import { DetectPool } from '../jobs/pool.js';
 import { detectFramesParallel, type ParallelDetectOptions } from '../jobs/parallel.js';
-import { parseArgs, formatHelp, type CommandSpec } from './args.js';
+import { parseArgs, formatHelp, UsageError, type CommandSpec } from './args.js';
 import { EXIT_OK, EXIT_RUNTIME, type CliContext } from './context.js';
 import { checkOutputPath, openImage, outputExtension, parseHdu, writeAtomic } from './io.js';
 import { Reporter, seconds, short } from './report.js';
 import { loadPsf, parseFrames, parseLambda, parseNumber, resolveFrames } from './values.js';
 
-export type CatalogFormat = 'csv' | 'ds9' | 'fits';
+export type CatalogFormat = 'csv' | 'ds9' | 'fits' | 'thunderstorm';
+
+const FORMATS: readonly CatalogFormat[] = ['csv', 'ds9', 'fits', 'thunderstorm'];
 
 const FORMAT_OF_EXTENSION: Record<string, CatalogFormat> = {
-  '.csv': 'csv',
+  '.csv': 'csv', // or thunderstorm, given explicitly
   '.reg': 'ds9',
   '.fits': 'fits',
   '.fit': 'fits',
@@ -36,7 +39,7 @@ export const DETECT: CommandSpec = {
   name: 'detect',
   usage: 'cpgd detect IMAGE --psf SPEC [options]',
   summary:
-    'Detect point sources (stars, fluorophores) in IMAGE by sparse deconvolution (conic particle gradient descent) and write a catalogue: CSV with the columns id,frame,x,y,flux,x_err,y_err,flux_err,snr, DS9 regions or a FITS table. Positions are 0-based pixels with the centre of the first pixel at (0, 0); fluxes are photons when --gain is given, ADU above the offset otherwise.',
+    'Detect point sources (stars, fluorophores) in IMAGE by sparse deconvolution (conic particle gradient descent) and write a catalogue: CSV with the columns id,frame,x,y,flux,x_err,y_err,flux_err,snr, DS9 regions, a FITS table or a ThunderSTORM CSV. Positions are 0-based pixels with the centre of the first pixel at (0, 0); fluxes are photons when --gain is given, ADU above the offset otherwise.',
   positionals: [{ name: 'IMAGE', help: 'FITS (.fits/.fit/.fts, optionally gzip-compressed) or TIFF image or stack; the format is read from the first bytes, not the extension.' }],
   options: [
     {
@@ -72,9 +75,16 @@ export const DETECT: CommandSpec = {
     { name: 'out', value: 'FILE', default: 'standard output', help: 'Catalogue file, written atomically (an existing file is replaced only once the catalogue is complete).' },
     {
       name: 'format',
-      value: 'csv|ds9|fits',
+      value: 'csv|ds9|fits|thunderstorm',
       default: 'from the --out extension (.reg: ds9, .fits/.fit/.fts: fits), else csv',
-      help: 'Catalogue format: CSV, DS9 region file (circles in image coordinates), or FITS binary table.',
+      help:
+        'Catalogue format: CSV; DS9 region file (circles in fk5 RA/Dec with radii in arcsec when the image has a celestial WCS, else in image coordinates); FITS binary table; or thunderstorm, a ThunderSTORM results CSV (needs --pixel-size; may go to a .csv file): frame 1-based, x [nm] = (x + 0.5) · pixel size as ThunderSTORM counts from the corner of the first pixel, sigma [nm] the PSF σ, uncertainty [nm] = √((x_err² + y_err²)/2) · pixel size, intensity/offset/bkgstd (√offset) in photons with --gain, ADU otherwise.',
+    },
+    {
+      name: 'pixel-size',
+      value: 'NM',
+      default: 'none (required by --format thunderstorm, refused with the other formats)',
+      help: 'Camera pixel size in the sample plane, nanometres (> 0): the scale of the ThunderSTORM nm columns.',
     },
     { name: 'min-snr', value: 'S', default: '0 (keep every source)', help: 'Drop sources whose signal-to-noise ratio flux/flux_err is below S (≥ 0).' },
     { name: 'quiet', short: 'q', help: 'No progress and no summary on standard error (errors are still reported).' },
@@ -98,6 +108,7 @@ interface DetectPlan {
   threads: number | undefined;
   out: string | undefined;
   format: CatalogFormat;
+  pixelSizeNm: number | undefined;
   minSnr: number;
   quiet: boolean;
 }
@@ -123,18 +134,26 @@ function plan(argv: readonly string[]): DetectPlan | null {
 
   const out = v.get('out');
   const given = v.get('format')?.trim().toLowerCase();
-  if (given !== undefined && given !== 'csv' && given !== 'ds9' && given !== 'fits') {
-    throw new InvalidOptionError('--format', v.get('format'), 'must be csv, ds9 or fits');
+  if (given !== undefined && !(FORMATS as readonly string[]).includes(given)) {
+    throw new InvalidOptionError('--format', v.get('format'), 'must be csv, ds9, fits or thunderstorm');
   }
   let format: CatalogFormat = (given as CatalogFormat | undefined) ?? 'csv';
   if (out !== undefined) {
     const ext = outputExtension(out);
     if (ext === '.gz') throw new InvalidOptionError('--out', out, 'compressed output is not supported; write a plain file');
     const implied = FORMAT_OF_EXTENSION[ext];
-    if (given !== undefined && implied !== undefined && implied !== given) {
+    const compatible = implied === given || (implied === 'csv' && given === 'thunderstorm');
+    if (given !== undefined && implied !== undefined && !compatible) {
       throw new InvalidOptionError('--format', given, `contradicts --out ${out}, whose extension ${ext} means ${implied}`);
     }
     if (given === undefined && implied) format = implied;
+  }
+  const pixelSizeNm = num('pixel-size', { above: 0, unit: 'nm' });
+  if (format === 'thunderstorm' && pixelSizeNm === undefined) {
+    throw new UsageError('--pixel-size: missing, --pixel-size NM (camera pixel size in nm) is required by --format thunderstorm (see cpgd detect --help)');
+  }
+  if (format !== 'thunderstorm' && pixelSizeNm !== undefined) {
+    throw new InvalidOptionError('--pixel-size', v.get('pixel-size'), `is only used by --format thunderstorm (the format here is ${format})`);
   }
   return {
     image: args.positionals[0],
@@ -149,6 +168,7 @@ function plan(argv: readonly string[]): DetectPlan | null {
     threads: num('threads', { integer: true, min: 1 }),
     out,
     format,
+    pixelSizeNm,
     minSnr: num('min-snr', { min: 0 }) ?? 0,
     quiet: v.has('quiet'),
   };
@@ -179,6 +199,21 @@ function fitsCatalog(sources: readonly Source[], photons: boolean, meta: { image
       ],
     },
   );
+}
+
+/**
+ * DS9 regions: fk5 (RA/Dec in degrees, radii in arcsec from the WCS pixel scale) when the image
+ * has a celestial WCS and every source has finite ra/dec; otherwise image coordinates (a WCS that
+ * leaves some source without ra/dec falls back to image coordinates, with a note on stderr).
+ */
+function ds9Catalog(sources: readonly Source[], wcs: Wcs | null, report: Reporter): string {
+  if (wcs) {
+    const pixelScale = wcs.pixelScale();
+    const onSky = sources.every((s) => Number.isFinite(s.ra) && Number.isFinite(s.dec));
+    if (onSky && Number.isFinite(pixelScale) && pixelScale > 0) return formatDs9Regions(sources, { system: 'fk5', pixelScale });
+    report.line('cpgd detect: some sources have no RA/Dec from the WCS; DS9 regions written in image coordinates');
+  }
+  return formatDs9Regions(sources);
 }
 
 export async function runDetect(argv: readonly string[], ctx: CliContext): Promise<number> {
@@ -247,7 +282,8 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
     for (const s of result.sources) [s.ra, s.dec] = wcs.pixelToWorld(s.x, s.y);
   }
   if (p.format === 'csv') data = formatCatalogCsv(result.sources, { wcs: wcs !== null });
-  else if (p.format === 'ds9') data = formatDs9Regions(result.sources);
+  else if (p.format === 'ds9') data = ds9Catalog(result.sources, wcs, report);
+  else if (p.format === 'thunderstorm') data = formatThunderstormCsv(result.sources, { pixelSizeNm: p.pixelSizeNm!, psfSigmaPx: psf.psf.sigma });
   else data = fitsCatalog(result.sources, photons, { image: basename(p.image), psf: formatPsfSpec(psf.spec), lambda: lambdaText });
   if (p.out !== undefined) writeAtomic(p.out, data);
   else ctx.stdout.write(data);

@@ -317,7 +317,7 @@ describe('bad input: exit 2, one line on stderr naming the file or option, no ou
 
 describe('help and version', () => {
   const documented: Record<string, string[]> = {
-    detect: ['psf', 'lambda', 'background', 'gain', 'offset', 'read-noise', 'frames', 'hdu', 'max-iter', 'threads', 'out', 'format', 'min-snr', 'quiet', 'help'],
+    detect: ['psf', 'lambda', 'background', 'gain', 'offset', 'read-noise', 'frames', 'hdu', 'max-iter', 'threads', 'out', 'format', 'pixel-size', 'min-snr', 'quiet', 'help'],
     simulate: ['kind', 'size', 'count', 'frames', 'psf', 'background', 'gain', 'offset', 'read-noise', 'seed', 'out', 'truth', 'quiet', 'help'],
     info: ['hdu', 'pixel', 'json', 'help'],
   };
