@@ -172,14 +172,38 @@ export function chooseBackground(data: Float64Array, weights: Float64Array, widt
   for (let i = 0; i < N; i++) u[i] = weights[i] * (data[i] - c0[0]);
   const eta = correlate(psf, u, width, height);
   const masked = Float64Array.from(weights);
+  // Dilate the detections by the PSF radius (separably: rows, then columns).
   const r = Math.ceil(psf.radius);
+  const hit = new Uint8Array(N);
   for (let y = 0; y < height; y++) {
+    // Two sweeps mark every pixel within r of a detection in its row.
+    let prev = -Infinity;
     for (let x = 0; x < width; x++) {
-      if (eta[y * width + x] <= lambda) continue;
-      for (let yy = Math.max(0, y - r); yy <= Math.min(height - 1, y + r); yy++) {
-        for (let xx = Math.max(0, x - r); xx <= Math.min(width - 1, x + r); xx++) masked[yy * width + xx] = 0;
-      }
+      if (eta[y * width + x] > lambda) prev = x;
+      if (x - prev <= r) hit[y * width + x] = 1;
     }
+    let next = Infinity;
+    for (let x = width - 1; x >= 0; x--) {
+      if (eta[y * width + x] > lambda) next = x;
+      if (next - x <= r) hit[y * width + x] = 1;
+    }
+  }
+  for (let x = 0; x < width; x++) {
+    let prev = -Infinity;
+    for (let y = 0; y < height; y++) {
+      if (hit[y * width + x] === 1) prev = y;
+      if (y - prev <= r) masked[y * width + x] = 0;
+    }
+    let next = Infinity;
+    for (let y = height - 1; y >= 0; y--) {
+      if (hit[y * width + x] === 1) next = y;
+      if (next - y <= r) masked[y * width + x] = 0;
+    }
+  }
+  // A model choice needs no more than ~250k pixels: thin large images on a regular lattice.
+  const stride = Math.max(1, Math.floor(Math.sqrt(N / 250_000)));
+  if (stride > 1) {
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (y % stride || x % stride) masked[y * width + x] = 0;
   }
   let n = 0;
   for (let i = 0; i < N; i++) if (masked[i] > 0) n++;

@@ -148,37 +148,54 @@ export function noiseWeights(data: Float64Array, width: number, height: number, 
   const weights = new Float64Array(N);
   const physical = gainGiven && o.readNoise !== undefined && o.offset !== undefined;
   const uniform = model === 'uniform' || gain === null;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (!finite[i]) continue;
-      let variance: number;
-      if (uniform) variance = s2;
-      else {
-        // 3×3 mean of the finite neighbours.
-        let s = 0;
-        let n = 0;
-        for (let dy = -1; dy <= 1; dy++) {
-          const yy = y + dy;
-          if (yy < 0 || yy >= height) continue;
-          for (let dx = -1; dx <= 1; dx++) {
-            const xx = x + dx;
-            if (xx < 0 || xx >= width) continue;
-            const k = yy * width + xx;
-            if (finite[k]) {
-              s += clean[k];
-              n++;
-            }
+  // 3×3 mean of the finite neighbours, as two separable passes over sums and counts.
+  let smooth: Float64Array | null = null;
+  if (!uniform) {
+    const rs = new Float64Array(N);
+    const rn = new Float64Array(N);
+    for (let y = 0; y < height; y++) {
+      const row = y * width;
+      for (let x = 0; x < width; x++) {
+        let sum = 0;
+        let cnt = 0;
+        for (let xx = Math.max(0, x - 1); xx <= Math.min(width - 1, x + 1); xx++) {
+          if (finite[row + xx]) {
+            sum += clean[row + xx];
+            cnt++;
           }
         }
-        const S = s / n;
-        variance = physical ? o.readNoise! * o.readNoise! + gain! * Math.max(S - offset, 0) : s2 + gain! * Math.max(S - sky.level, 0);
+        rs[row + x] = sum;
+        rn[row + x] = cnt;
       }
-      // A floor keeps a hot pixel or a zero-noise region from taking infinite weight.
-      weights[i] = 1 / Math.max(variance, 1e-6 * s2, 1e-300);
+    }
+    smooth = new Float64Array(N);
+    for (let y = 0; y < height; y++) {
+      const y0 = Math.max(0, y - 1);
+      const y1 = Math.min(height - 1, y + 1);
+      for (let x = 0; x < width; x++) {
+        let sum = 0;
+        let cnt = 0;
+        for (let yy = y0; yy <= y1; yy++) {
+          sum += rs[yy * width + x];
+          cnt += rn[yy * width + x];
+        }
+        smooth[y * width + x] = cnt > 0 ? sum / cnt : 0;
+      }
     }
   }
-  const wf = weights.filter((w) => w > 0);
+  const readVar = physical ? o.readNoise! * o.readNoise! : 0;
+  for (let i = 0; i < N; i++) {
+    if (!finite[i]) continue;
+    let variance: number;
+    if (smooth === null) variance = s2;
+    else {
+      const S = smooth[i];
+      variance = physical ? readVar + gain! * Math.max(S - offset, 0) : s2 + gain! * Math.max(S - sky.level, 0);
+    }
+    // A floor keeps a hot pixel or a zero-noise region from taking infinite weight.
+    weights[i] = 1 / Math.max(variance, 1e-6 * s2, 1e-300);
+  }
+  const wf = sample(weights, 400_000, (i) => (weights[i] > 0 ? weights[i] : null));
   return {
     weights,
     data: clean,
