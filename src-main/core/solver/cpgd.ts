@@ -1172,8 +1172,11 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
       sinceFull++;
     }
     if (o.slideEvery > 0 && iter % o.slideEvery === 0 && iter >= SLIDE_FROM) {
-      // Only where something still moves: groups with a particle of the active set.
-      const mask = new Uint8Array(ps.n).fill(1);
+      // Where something still moves (groups with a particle of the active set), and every
+      // fourth time everywhere: a group whose members all look settled may still sit in a valley.
+      const mask = new Uint8Array(ps.n);
+      if (sinceFull < FULL_EVERY && iter % (4 * o.slideEvery) !== 0) for (const i of active) mask[i] = 1;
+      else mask.fill(1);
       const r = slide(ws, ps, F, trial, clampX, clampY, mask);
       F = r.F;
       if (r.changed) {
