@@ -391,15 +391,15 @@ export function summarise(stats: TileStats[]): { status: CpgdStatus; relativeGap
   };
 }
 
-/** Detect the sources of one frame. Throws only on invalid input; cancellation is a status. */
-export function detect(image: Image, options: DetectOptions): DetectResult {
-  const o = validateDetectOptions(options);
-  const prep = prepareFrame(image, o);
+/**
+ * The result of a frame from its solved tiles (null: a tile not run, e.g. after cancel), in tile
+ * order; shared by the sequential detect() and the worker pool.
+ */
+export function assembleFrame(prep: PreparedFrame, o: ValidDetectOptions, outcomes: readonly ({ sources: RawSource[]; stats: TileStats } | null)[], firstId = 1): DetectResult {
   const raw: RawSource[] = [];
   const stats: TileStats[] = [];
-  for (let i = 0; i < prep.tiles.length; i++) {
-    if (o.shouldStop?.()) break;
-    const r = solveTile(prep, i, o);
+  for (const r of outcomes) {
+    if (!r) continue;
     raw.push(...r.sources);
     stats.push(r.stats);
   }
@@ -407,7 +407,7 @@ export function detect(image: Image, options: DetectOptions): DetectResult {
   const cancelled = stats.length < prep.tiles.length || sum.status === 'cancelled';
   return {
     status: cancelled ? 'cancelled' : sum.status,
-    sources: finishCatalogue(raw, prep.noise, o),
+    sources: finishCatalogue(raw, prep.noise, o, firstId),
     lambda: prep.lambda,
     background: prep.background,
     noise: prep.noise,
@@ -416,4 +416,13 @@ export function detect(image: Image, options: DetectOptions): DetectResult {
     minV: sum.minV,
     iterations: sum.iterations,
   };
+}
+
+/** Detect the sources of one frame. Throws only on invalid input; cancellation is a status. */
+export function detect(image: Image, options: DetectOptions): DetectResult {
+  const o = validateDetectOptions(options);
+  const prep = prepareFrame(image, o);
+  const outcomes: ({ sources: RawSource[]; stats: TileStats } | null)[] = [];
+  for (let i = 0; i < prep.tiles.length; i++) outcomes.push(o.shouldStop?.() ? null : solveTile(prep, i, o));
+  return assembleFrame(prep, o, outcomes);
 }

@@ -1,22 +1,19 @@
 /**
  * Detection on the worker pool: a frame is prepared in the calling thread (core prepareFrame:
  * noise weights, λ, background choice, tiles), its tiles are solved in parallel by the workers,
- * and the raw sources are merged by core finishCatalogue, in tile order, exactly as core detect()
+ * and the raw sources are merged by core assembleFrame, in tile order, exactly as core detect()
  * does, so the results are the same. Stacks are read lazily from an ImageSource, with only as many
  * frames in flight as keep the workers busy (at most one more than the pool has workers, fewer for
  * frames of several tiles), so memory stays bounded.
  */
 
 import type { Source } from '../core/catalog/types.js';
-import type { RawSource } from '../core/catalog/build.js';
 import {
-  finishCatalogue,
+  assembleFrame,
   planTiles,
   prepareFrame,
-  summarise,
   validateDetectOptions,
   type DetectResult,
-  type TileStats,
   type ValidDetectOptions,
 } from '../core/detect.js';
 import { InvalidOptionError } from '../core/errors.js';
@@ -25,7 +22,7 @@ import { buildPsf, formatPsfSpec, type PsfSpec } from '../core/psf/spec.js';
 import type { Psf } from '../core/psf/types.js';
 import type { CpgdStatus } from '../core/solver/cpgd.js';
 import type { DetectPool } from './pool.js';
-import type { PlainDetectOptions, SerialPsf, SharedFrame, TileJob, TileOutcome, TileProgress, WorkerFault } from './protocol.js';
+import type { PlainDetectOptions, SerialPsf, SharedFrame, TileJob, TileProgress, WorkerFault } from './protocol.js';
 
 export interface ParallelDetectOptions extends PlainDetectOptions {
   /** The PSF, as a spec the workers rebuild. */
@@ -125,26 +122,7 @@ async function solveFrame(
     // One failed tile dooms the frame: stop its siblings rather than wait for them.
     () => Atomics.store(flag, 0, 1),
   );
-  const raw: RawSource[] = [];
-  const stats: TileStats[] = [];
-  for (const r of outcomes) {
-    if (!r) continue;
-    raw.push(...r.sources);
-    stats.push(r.stats);
-  }
-  const sum = summarise(stats);
-  const cancelled = stats.length < prep.tiles.length || sum.status === 'cancelled';
-  return {
-    status: cancelled ? 'cancelled' : sum.status,
-    sources: finishCatalogue(raw, prep.noise, o, firstId),
-    lambda: prep.lambda,
-    background: prep.background,
-    noise: prep.noise,
-    tiles: stats,
-    relativeGap: sum.relativeGap,
-    minV: sum.minV,
-    iterations: sum.iterations,
-  };
+  return assembleFrame(prep, o, outcomes, firstId);
 }
 
 /**
