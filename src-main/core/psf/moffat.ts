@@ -1,6 +1,6 @@
 import { InvalidPsfError } from '../errors.js';
 import { gaussLegendre } from '../math.js';
-import type { Psf, Stamp } from './types.js';
+import { normalizeStamp, type Psf, type Stamp } from './types.js';
 
 /** Options of {@link MoffatPsf}. */
 export interface MoffatOptions {
@@ -247,33 +247,7 @@ export class MoffatPsf implements Psf {
       for (let c = 0; c < n; c++) {
         const uu = u + GL_NODE[k0 + c];
         const q = cv + uu * uu * ia2;
-        let p: number;
-        if (m >= 0) {
-          let r = half ? Math.sqrt(q) : 1;
-          switch (m) {
-            case 0:
-              break;
-            case 1:
-              r *= q;
-              break;
-            case 2:
-              r *= q * q;
-              break;
-            case 3:
-              r *= q * q * q;
-              break;
-            case 4: {
-              const q2 = q * q;
-              r *= q2 * q2;
-              break;
-            }
-            default:
-              for (let e = m, bq = q; e > 0; e >>= 1, bq *= bq) if (e & 1) r *= bq;
-          }
-          p = 1 / r;
-        } else {
-          p = Math.exp(mb * Math.log(q));
-        }
+        const p = m >= 0 ? inversePower(q, m, half) : Math.exp(mb * Math.log(q));
         const f = GL_WEIGHT[k0 + c] * p;
         const fq = f / q;
         rv += f;
@@ -308,33 +282,7 @@ export class MoffatPsf implements Psf {
     const q = 1 + rho * this.invAlpha2;
     const iq = 1 / q;
     const m = this.intPow;
-    let P: number;
-    if (m >= 0) {
-      let r = this.halfPow ? Math.sqrt(q) : 1;
-      switch (m) {
-        case 0:
-          break;
-        case 1:
-          r *= q;
-          break;
-        case 2:
-          r *= q * q;
-          break;
-        case 3:
-          r *= q * q * q;
-          break;
-        case 4: {
-          const q2 = q * q;
-          r *= q2 * q2;
-          break;
-        }
-        default:
-          for (let e = m, bq = q; e > 0; e >>= 1, bq *= bq) if (e & 1) r *= bq;
-      }
-      P = 1 / r;
-    } else {
-      P = Math.exp(-this.beta * Math.log(q));
-    }
+    const P = m >= 0 ? inversePower(q, m, this.halfPow) : Math.exp(-this.beta * Math.log(q));
     const p1 = P * iq;
     const p2 = p1 * iq;
     const p3 = p2 * iq;
@@ -439,14 +387,35 @@ export class MoffatPsf implements Psf {
         sumY += gy;
       }
     }
-    // φ = g / Σg, ∂φ = (∂g − φ Σ∂g) / Σg.
-    const inv = 1 / sum;
-    const n = nx * ny;
-    for (let m = 0; m < n; m++) {
-      const p = ov[m] * inv;
-      ov[m] = p;
-      ox[m] = (ox[m] - p * sumX) * inv;
-      oy[m] = (oy[m] - p * sumY) * inv;
-    }
+    normalizeStamp(out, sum, sumX, sumY);
   }
+}
+
+/**
+ * q^−(m + ½·half) by multiplications (and one square root): β integer or half-integer is the
+ * common case, and exp/log per quadrature node would dominate the stamp's cost.
+ */
+function inversePower(q: number, m: number, half: boolean): number {
+  let r = half ? Math.sqrt(q) : 1;
+  switch (m) {
+    case 0:
+      break;
+    case 1:
+      r *= q;
+      break;
+    case 2:
+      r *= q * q;
+      break;
+    case 3:
+      r *= q * q * q;
+      break;
+    case 4: {
+      const q2 = q * q;
+      r *= q2 * q2;
+      break;
+    }
+    default:
+      for (let e = m, bq = q; e > 0; e >>= 1, bq *= bq) if (e & 1) r *= bq;
+  }
+  return 1 / r;
 }

@@ -1,6 +1,6 @@
 import { InvalidPsfError } from '../errors.js';
 import type { Image } from '../image.js';
-import type { Psf, Stamp } from './types.js';
+import { normalizeStamp, type Psf, type Stamp } from './types.js';
 
 /** Options of {@link SampledPsf.fromImage}. */
 export interface SampledPsfOptions {
@@ -294,14 +294,6 @@ export class SampledPsf implements Psf {
         sumY += gy;
       }
     }
-    // φ = g / Σg, ∂φ = (∂g − φ Σ∂g) / Σg.
-    const inv = 1 / sum;
-    const n = nx * ny;
-    for (let m = 0; m < n; m++) {
-      const p = ov[m] * inv;
-      ov[m] = p;
-      ox[m] = (ox[m] - p * sumX) * inv;
-      oy[m] = (oy[m] - p * sumY) * inv;
-    }
+    normalizeStamp(out, sum, sumX, sumY);
   }
 }

@@ -49,6 +49,22 @@ export interface Psf {
   stamp(x: number, y: number, out: Stamp): void;
 }
 
+/**
+ * Divide a stamp by its own sum so it sums to exactly 1 wherever the source is:
+ * φ = g / Σg and ∂φ = (∂g − φ Σ∂g) / Σg, given Σg, Σ∂g/∂x and Σ∂g/∂y over the stamp.
+ */
+export function normalizeStamp(out: Stamp, sum: number, sumX: number, sumY: number): void {
+  const inv = 1 / sum;
+  const n = out.nx * out.ny;
+  const { v, dx, dy } = out;
+  for (let m = 0; m < n; m++) {
+    const p = v[m] * inv;
+    v[m] = p;
+    dx[m] = (dx[m] - p * sumX) * inv;
+    dy[m] = (dy[m] - p * sumY) * inv;
+  }
+}
+
 export function allocStamp(psf: Psf): Stamp {
   const n = psf.maxStampSide * (psf.dims === 1 ? 1 : psf.maxStampSide);
   return { x0: 0, y0: 0, nx: 0, ny: 0, v: new Float64Array(n), dx: new Float64Array(n), dy: new Float64Array(n) };
