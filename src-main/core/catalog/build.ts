@@ -9,7 +9,7 @@ import { allocStamp, type Psf, type Stamp } from '../psf/types.js';
 import type { BackgroundBasis } from '../solver/background.js';
 import { Cholesky } from '../solver/background.js';
 import type { ParticleInit } from '../solver/cpgd.js';
-import { copyStamp, groupSystem, type Member } from '../solver/groups.js';
+import { copyStamp, groupSystem, proximityGroups, type Member } from '../solver/groups.js';
 
 export interface BuildInput {
   width: number;
@@ -51,55 +51,29 @@ interface Src {
   alive: boolean;
 }
 
-/** Union–find clustering of particles within `radius`, mass-weighted. */
+/** Particles of the same sign linked within `radius` make one source at their mass-weighted centre. */
 export function clusterParticles(particles: ParticleInit[], radius: number): Src[] {
-  const n = particles.length;
-  const parent = Int32Array.from({ length: n }, (_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) {
-      parent[i] = parent[parent[i]];
-      i = parent[i];
-    }
-    return i;
-  };
-  const cellSize = Math.max(radius, 1e-9);
-  const grid = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
-    const p = particles[i];
-    if (!(p.a > 0)) continue;
-    const cx = Math.floor(p.x / cellSize);
-    const cy = Math.floor(p.y / cellSize);
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
-        const list = grid.get(`${cx + dx},${cy + dy}`);
-        if (!list) continue;
-        for (const j of list) {
-          const q = particles[j];
-          if ((q.sign ?? 1) !== (p.sign ?? 1)) continue;
-          if (Math.hypot(q.x - p.x, q.y - p.y) <= radius) parent[find(i)] = find(j);
-        }
-      }
-    }
-    const key = `${cx},${cy}`;
-    const l = grid.get(key);
-    if (l) l.push(i);
-    else grid.set(key, [i]);
-  }
-  const acc = new Map<number, Src>();
-  for (let i = 0; i < n; i++) {
-    const p = particles[i];
-    if (!(p.a > 0)) continue;
-    const r = find(i);
-    const s = acc.get(r);
-    if (!s) acc.set(r, { x: p.x * p.a, y: p.y * p.a, a: p.a, s: p.sign ?? 1, alive: true });
-    else {
-      s.x += p.x * p.a;
-      s.y += p.y * p.a;
-      s.a += p.a;
-    }
-  }
   const out: Src[] = [];
-  for (const s of acc.values()) out.push({ ...s, x: s.x / s.a, y: s.y / s.a });
+  for (const sign of [1, -1] as const) {
+    const idx: number[] = [];
+    particles.forEach((p, i) => {
+      if (p.a > 0 && (p.sign ?? 1) === sign) idx.push(i);
+    });
+    const xs = idx.map((i) => particles[i].x);
+    const ys = idx.map((i) => particles[i].y);
+    for (const g of proximityGroups(xs, ys, idx.length, Math.max(radius, 1e-9), Infinity)) {
+      let a = 0;
+      let x = 0;
+      let y = 0;
+      for (const k of g) {
+        const p = particles[idx[k]];
+        a += p.a;
+        x += p.a * p.x;
+        y += p.a * p.y;
+      }
+      out.push({ x: x / a, y: y / a, a, s: sign, alive: true });
+    }
+  }
   return out;
 }
 
