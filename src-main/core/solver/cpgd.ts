@@ -1382,17 +1382,23 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
       ny = clampY(ny + dy);
     }
     const a = ps.a[i];
-    let dF = ws.addIncremental(ps.x[i], ps.y[i], -sg * a);
-    const { V, G } = ws.firstVariation(nx, ny, sg);
-    const na = V < 0 && G > 0 ? a - V / G : a;
-    dF += ws.addIncremental(nx, ny, sg * na) + ws.p.lambda * (na - a);
-    if (dF <= 0 && (na !== a || nx !== ps.x[i] || ny !== ps.y[i])) {
-      ps.a[i] = na;
-      ps.x[i] = nx;
-      ps.y[i] = ny;
-      changed = true;
-    } else {
-      ws.addIncremental(nx, ny, -sg * na);
+    // First the move and the weight together, then (if that raised F) the weight alone.
+    for (const moved of nx !== ps.x[i] || ny !== ps.y[i] ? [true, false] : [false]) {
+      const tx = moved ? nx : ps.x[i];
+      const ty = moved ? ny : ps.y[i];
+      let dF = ws.addIncremental(ps.x[i], ps.y[i], -sg * a);
+      // V without the particle itself: its best weight there is max(0, −V/G).
+      const { V, G } = ws.firstVariation(tx, ty, sg);
+      const na = G > 0 ? Math.max(0, -V / G) : a;
+      dF += ws.addIncremental(tx, ty, sg * na) + ws.p.lambda * (na - a);
+      if (dF <= 0 && (na !== a || moved)) {
+        ps.a[i] = na;
+        ps.x[i] = tx;
+        ps.y[i] = ty;
+        changed = true;
+        break;
+      }
+      ws.addIncremental(tx, ty, -sg * na);
       ws.addIncremental(ps.x[i], ps.y[i], sg * a);
     }
   }
