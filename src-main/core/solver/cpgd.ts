@@ -994,7 +994,10 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
   const clampX = (x: number) => (psf.periodic ? ((x % W) + W) % W : Math.min(W - 0.5 + out, Math.max(-0.5 - out, x)));
   const clampY = (y: number) => (psf.dims === 1 ? 0 : psf.periodic ? ((y % H) + H) % H : Math.min(H - 0.5 + out, Math.max(-0.5 - out, y)));
 
-  const birthExclusion = Math.max(o.mergeDistance, 0.1);
+  // A violation more than 0.05 px from every particle gets a particle of its own, even beside
+  // another one: a single particle between two close sources is a saddle that only a birth
+  // escapes (merging them back is checked against F, so a useless birth does not survive).
+  const birthExclusion = 0.05;
   const checkCertificate = (): boolean => {
     ws.evaluate(ps);
     cert = certificate(ws, ps, F, signed);
@@ -1007,8 +1010,6 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
       for (const v of cert.violations) {
         let near = false;
         for (let i = 0; i < before && !near; i++) {
-          // Within the merge distance a violation belongs to that particle (sliding moves it
-          // there); beyond it, a second source needs a particle of its own.
           if (ps.s[i] === v.sign && Math.hypot(ps.x[i] - v.x, ps.y[i] - v.y) <= birthExclusion) near = true;
         }
         if (near) continue;
