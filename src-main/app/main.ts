@@ -303,7 +303,9 @@ if (!app.requestSingleInstanceLock()) {
 
   app.whenReady().then(() => {
     settings = new SettingsStore(app.getPath('userData'));
-    pool = new DetectPool({ threads: THREADS, workerUrl: workerPath });
+    // Packaged builds unpack the worker next to app.asar (package.json build.asarUnpack):
+    // worker_threads cannot start a script from inside the archive.
+    pool = new DetectPool({ threads: THREADS, workerUrl: workerPath.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1') });
     work = new Session({ pool, progressIntervalMs: 100 });
     lockDownSession();
     registerIpc();
