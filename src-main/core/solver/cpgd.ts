@@ -472,32 +472,18 @@ class Workspace {
     return dF;
   }
 
-  /** V at one point for a particle of the given sign, and G = Σ w φ² there. Requires q. */
-  firstVariation(x: number, y: number, sign: number): { V: number; G: number } {
+  /**
+   * Sums over the stamp of a source at (x, y), into out: [Σ q φ, Σ w φ², Σ q ∂xφ, Σ q ∂yφ]
+   * (V = s·out[0] + λ, G = out[1], ∇V = s·(out[2], out[3])). Requires q.
+   */
+  pointSums(x: number, y: number, out: Float64Array): void {
     const st = this.stamp;
     this.p.psf.stamp(x, y, st);
     this.clipBox(st);
     const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
+    const w = this.p.weights;
     let sv = 0;
     let G = 0;
-    for (let j = j0; j < j1; j++) {
-      const row = (st.y0 + j) * this.W + st.x0;
-      const srow = j * st.nx;
-      for (let ii = i0; ii < i1; ii++) {
-        const v = st.v[srow + ii];
-        sv += this.q[row + ii] * v;
-        G += this.p.weights[row + ii] * v * v;
-      }
-    }
-    return { V: sign * sv + this.p.lambda, G };
-  }
-
-  /** (Σ_p q_p ∂xφ(p − x), Σ_p q_p ∂yφ(p − x)) at a point. Requires q. */
-  gradSums(x: number, y: number, out: Float64Array): void {
-    const st = this.stamp;
-    this.p.psf.stamp(x, y, st);
-    this.clipBox(st);
-    const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
     let sx = 0;
     let sy = 0;
     for (let j = j0; j < j1; j++) {
@@ -505,12 +491,17 @@ class Workspace {
       const srow = j * st.nx;
       for (let ii = i0; ii < i1; ii++) {
         const qv = this.q[row + ii];
+        const v = st.v[srow + ii];
+        sv += qv * v;
+        G += w[row + ii] * v * v;
         sx += qv * st.dx[srow + ii];
         sy += qv * st.dy[srow + ii];
       }
     }
-    out[0] = sx;
-    out[1] = sy;
+    out[0] = sv;
+    out[1] = G;
+    out[2] = sx;
+    out[3] = sy;
   }
 
   /** √(Σ_p w_p φ(p − x)²): the noise amplitude scale at a position (cheap: pixel centre weight). */
@@ -1338,9 +1329,9 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   // with a²) get the cheaper steps below.
   const movable: number[] = [];
   let changed = false;
-  const gs0 = new Float64Array(2);
-  const gsP = new Float64Array(2);
-  const gsM = new Float64Array(2);
+  const gs0 = new Float64Array(4);
+  const gsP = new Float64Array(4);
+  const gsM = new Float64Array(4);
   let maxA = 0;
   for (let i = 0; i < ps.n; i++) maxA = Math.max(maxA, ps.a[i]);
   for (let i = 0; i < ps.n; i++) {
@@ -1356,19 +1347,19 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
     const sg = ps.s[i];
     let nx = ps.x[i];
     let ny = ps.y[i];
-    ws.gradSums(nx, ny, gs0);
-    const gx = sg * gs0[0];
-    const gy = psf.dims === 1 ? 0 : sg * gs0[1];
-    ws.gradSums(nx + FD_STEP, ny, gsP);
-    ws.gradSums(nx - FD_STEP, ny, gsM);
-    const hxx = (sg * (gsP[0] - gsM[0])) / (2 * FD_STEP);
-    let hxy = (sg * (gsP[1] - gsM[1])) / (2 * FD_STEP);
+    ws.pointSums(nx, ny, gs0);
+    const gx = sg * gs0[2];
+    const gy = psf.dims === 1 ? 0 : sg * gs0[3];
+    ws.pointSums(nx + FD_STEP, ny, gsP);
+    ws.pointSums(nx - FD_STEP, ny, gsM);
+    const hxx = (sg * (gsP[2] - gsM[2])) / (2 * FD_STEP);
+    let hxy = (sg * (gsP[3] - gsM[3])) / (2 * FD_STEP);
     let hyy = 1;
     if (psf.dims === 2) {
-      ws.gradSums(nx, ny + FD_STEP, gsP);
-      ws.gradSums(nx, ny - FD_STEP, gsM);
-      hyy = (sg * (gsP[1] - gsM[1])) / (2 * FD_STEP);
-      hxy = 0.5 * (hxy + (sg * (gsP[0] - gsM[0])) / (2 * FD_STEP));
+      ws.pointSums(nx, ny + FD_STEP, gsP);
+      ws.pointSums(nx, ny - FD_STEP, gsM);
+      hyy = (sg * (gsP[3] - gsM[3])) / (2 * FD_STEP);
+      hxy = 0.5 * (hxy + (sg * (gsP[2] - gsM[2])) / (2 * FD_STEP));
     } else hxy = 0;
     const det = hxx * hyy - hxy * hxy;
     if (hxx > 0 && det > 0) {
@@ -1389,7 +1380,9 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
       const ty = moved ? ny : ps.y[i];
       let dF = ws.addIncremental(ps.x[i], ps.y[i], -sg * a);
       // V without the particle itself: its best weight there is max(0, −V/G).
-      const { V, G } = ws.firstVariation(tx, ty, sg);
+      ws.pointSums(tx, ty, gs0);
+      const V = sg * gs0[0] + ws.p.lambda;
+      const G = gs0[1];
       const na = G > 0 ? Math.max(0, -V / G) : a;
       dF += ws.addIncremental(tx, ty, sg * na) + ws.p.lambda * (na - a);
       if (dF <= 0 && (na !== a || moved)) {
@@ -1423,21 +1416,21 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
       const i = grp[m];
       const sa = ps.s[i] * ps.a[i];
       const r0 = m * D;
-      ws.gradSums(ps.x[i], ps.y[i], gs0);
-      ws.gradSums(ps.x[i] + FD_STEP, ps.y[i], gsP);
-      ws.gradSums(ps.x[i] - FD_STEP, ps.y[i], gsM);
-      const hxx = (gsP[0] - gsM[0]) / (2 * FD_STEP);
-      const hyx = (gsP[1] - gsM[1]) / (2 * FD_STEP);
-      A[r0 * P + r0 + 1] += ps.s[i] * gs0[0];
-      A[(r0 + 1) * P + r0] += ps.s[i] * gs0[0];
+      ws.pointSums(ps.x[i], ps.y[i], gs0);
+      ws.pointSums(ps.x[i] + FD_STEP, ps.y[i], gsP);
+      ws.pointSums(ps.x[i] - FD_STEP, ps.y[i], gsM);
+      const hxx = (gsP[2] - gsM[2]) / (2 * FD_STEP);
+      const hyx = (gsP[3] - gsM[3]) / (2 * FD_STEP);
+      A[r0 * P + r0 + 1] += ps.s[i] * gs0[2];
+      A[(r0 + 1) * P + r0] += ps.s[i] * gs0[2];
       A[(r0 + 1) * P + r0 + 1] += sa * hxx;
       if (D === 3) {
-        ws.gradSums(ps.x[i], ps.y[i] + FD_STEP, gsP);
-        ws.gradSums(ps.x[i], ps.y[i] - FD_STEP, gsM);
-        const hyy = (gsP[1] - gsM[1]) / (2 * FD_STEP);
-        const hxy = 0.5 * (hyx + (gsP[0] - gsM[0]) / (2 * FD_STEP));
-        A[r0 * P + r0 + 2] += ps.s[i] * gs0[1];
-        A[(r0 + 2) * P + r0] += ps.s[i] * gs0[1];
+        ws.pointSums(ps.x[i], ps.y[i] + FD_STEP, gsP);
+        ws.pointSums(ps.x[i], ps.y[i] - FD_STEP, gsM);
+        const hyy = (gsP[3] - gsM[3]) / (2 * FD_STEP);
+        const hxy = 0.5 * (hyx + (gsP[2] - gsM[2]) / (2 * FD_STEP));
+        A[r0 * P + r0 + 2] += ps.s[i] * gs0[3];
+        A[(r0 + 2) * P + r0] += ps.s[i] * gs0[3];
         A[(r0 + 1) * P + r0 + 2] += sa * hxy;
         A[(r0 + 2) * P + r0 + 1] += sa * hxy;
         A[(r0 + 2) * P + r0 + 2] += sa * hyy;
