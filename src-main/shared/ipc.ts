@@ -13,6 +13,8 @@
  */
 
 /** What the app and its runtime are. */
+import type { Source } from '../core/catalog/types.js';
+
 export interface AppInfo {
   name: string;
   version: string;
@@ -108,18 +110,8 @@ export interface DetectRequest {
   camera: CameraSetting;
 }
 
-/** One catalogue row (see core/catalog/types.ts Source). */
-export interface SourceRow {
-  id: number;
-  frame: number;
-  x: number;
-  y: number;
-  flux: number;
-  xErr: number;
-  yErr: number;
-  fluxErr: number;
-  snr: number;
-}
+/** One catalogue row as the renderer shows it: the core Source without its optional fields. */
+export type SourceRow = Pick<Source, 'id' | 'frame' | 'x' | 'y' | 'flux' | 'xErr' | 'yErr' | 'fluxErr' | 'snr'>;
 
 export type DetectStatus = 'converged' | 'max-iter' | 'cancelled';
 
