@@ -20,24 +20,14 @@ import {
   type WebContents,
 } from 'electron';
 import workerPath from '../jobs/detect.worker.ts?modulePath';
-import { writeAtomic } from '../cli/io.js';
 import { VERSION } from '../core/version.js';
 import { DetectPool } from '../jobs/pool.js';
-import type { CatalogueFormat, EventChannel, EventMap, ImageInfo, InvokeArgs, InvokeChannel, InvokeResult, IpcResult } from '../shared/ipc.js';
+import type { EventChannel, EventMap, InvokeChannel, InvokeResult, IpcResult } from '../shared/ipc.js';
+import { AppActions, createHandlers, invokeHandler, type HandlerTable, type Host } from './handlers.js';
 import { CONTENT_SECURITY_POLICY, isAppUrl } from './security.js';
 import { Session } from './session.js';
 import { SettingsStore, WINDOW_LIMITS } from './settings.js';
-import {
-  AppError,
-  checkArity,
-  checkCatalogueFormat,
-  checkDetectRequest,
-  checkIndex,
-  checkPathArgument,
-  checkSettingsPatch,
-  IpcArgumentError,
-  toIpcError,
-} from './validate.js';
+import { AppError, toIpcError } from './validate.js';
 
 const here = import.meta.dirname;
 const PRELOAD = join(here, '../preload/preload.cjs');
@@ -51,6 +41,7 @@ let mainWindow: BrowserWindow | null = null;
 let settings: SettingsStore;
 let work: Session;
 let pool: DetectPool;
+let actions: AppActions;
 
 // ---------------------------------------------------------------------------------------------
 // Security: every web contents, now and later.
@@ -95,21 +86,20 @@ function fromOurPage(event: IpcMainInvokeEvent): boolean {
   return isAppUrl(frame.url, RENDERER_FILE_URL, DEV_URL);
 }
 
-type Handler<C extends InvokeChannel> = (event: IpcMainInvokeEvent, args: unknown[]) => Promise<InvokeResult<C>> | InvokeResult<C>;
-
-/** Register a channel: sender checked, arity checked, errors turned into IpcResult errors. */
-function handle<C extends InvokeChannel>(channel: C, arity: InvokeArgs<C>['length'], fn: Handler<C>): void {
-  ipcMain.handle(channel, async (event, ...args: unknown[]): Promise<IpcResult<InvokeResult<C>>> => {
-    try {
-      if (!fromOurPage(event)) throw new AppError('invalid-argument', 'refused: the call does not come from the app window');
-      checkArity(args, arity, channel);
-      return { ok: true, value: await fn(event, args) };
-    } catch (e) {
-      const error = toIpcError(e);
-      if (error.code === 'internal') console.error(`[${channel}]`, e);
-      return { ok: false, error };
-    }
-  });
+/** Register every channel of the handler table: sender checked, errors turned into IpcResult errors. */
+function registerIpc(table: HandlerTable): void {
+  for (const channel of Object.keys(table) as InvokeChannel[]) {
+    ipcMain.handle(channel, async (event, ...args: unknown[]): Promise<IpcResult<InvokeResult<typeof channel>>> => {
+      try {
+        if (!fromOurPage(event)) throw new AppError('invalid-argument', 'refused: the call does not come from the app window');
+        return { ok: true, value: await invokeHandler(table, channel, args) };
+      } catch (e) {
+        const error = toIpcError(e);
+        if (error.code === 'internal') console.error(`[${channel}]`, e);
+        return { ok: false, error };
+      }
+    });
+  }
 }
 
 const IMAGE_FILTERS = [
@@ -117,66 +107,27 @@ const IMAGE_FILTERS = [
   { name: 'All files', extensions: ['*'] },
 ];
 
-async function openWithDialog(): Promise<ImageInfo | null> {
-  const w = mainWindow;
-  const options = { title: 'Open image', properties: ['openFile' as const], filters: IMAGE_FILTERS };
-  const r = w ? await dialog.showOpenDialog(w, options) : await dialog.showOpenDialog(options);
-  if (r.canceled || r.filePaths.length === 0) return null;
-  return openPath(r.filePaths[0]!);
-}
-
-async function openPath(path: string): Promise<ImageInfo> {
-  const info = await work.open(path);
-  settings.addRecent(path);
-  rebuildMenu();
-  if (mainWindow && !mainWindow.isDestroyed()) mainWindow.setTitle(`${info.name} — CPGD Sources`);
-  return info;
-}
-
-async function exportWithDialog(format: CatalogueFormat): Promise<string | null> {
-  const { text, suggestedName } = work.exportCatalogue(format);
-  const filters = format === 'csv' ? [{ name: 'CSV catalogue', extensions: ['csv'] }] : [{ name: 'DS9 regions', extensions: ['reg'] }];
-  const options = { title: 'Export catalogue', defaultPath: suggestedName, filters };
-  const w = mainWindow;
-  const r = w ? await dialog.showSaveDialog(w, options) : await dialog.showSaveDialog(options);
-  if (r.canceled || !r.filePath) return null;
-  writeAtomic(r.filePath, text);
-  return r.filePath;
-}
-
-function registerIpc(): void {
-  handle('app:info', 0, () => ({
-    name: app.getName(),
-    version: VERSION,
-    electron: process.versions.electron ?? '',
-    chrome: process.versions.chrome ?? '',
-    node: process.versions.node,
-    platform: process.platform,
-    threads: pool.size,
-  }));
-  handle('file:open', 0, () => openWithDialog());
-  handle('file:drop', 1, (_e, [p]) => openPath(checkPathArgument(p)));
-  handle('file:recent', 0, () => settings.recent);
-  handle('file:openRecent', 1, async (_e, [p]) => {
-    const path = checkPathArgument(p);
-    if (!settings.hasRecent(path)) throw new IpcArgumentError('path', 'is not in the recent-files list');
-    try {
-      return await openPath(path);
-    } catch (e) {
-      if ((e as { code?: string }).code === 'io-error') {
-        settings.removeRecent(path);
-        rebuildMenu();
-      }
-      throw e;
-    }
-  });
-  handle('image:frame', 2, (_e, [id, f]) => work.frame(checkIndex(id, 'imageId'), checkIndex(f, 'frame')));
-  handle('detect:start', 1, (_e, [r]) => work.detect(checkDetectRequest(r), (p) => send('detect:progress', p)));
-  handle('detect:cancel', 0, () => work.cancel());
-  handle('settings:get', 0, () => settings.get());
-  handle('settings:set', 1, (_e, [patch]) => settings.update(checkSettingsPatch(patch)));
-  handle('catalogue:export', 1, (_e, [f]) => exportWithDialog(checkCatalogueFormat(f)));
-}
+/** Electron's side of the handlers: native dialogs, the window title, the menu, webContents events. */
+const electronHost: Host = {
+  runtime: () => ({ name: app.getName(), electron: process.versions.electron ?? '', chrome: process.versions.chrome ?? '' }),
+  async chooseImage() {
+    const w = mainWindow;
+    const options = { title: 'Open image', properties: ['openFile' as const], filters: IMAGE_FILTERS };
+    const r = w ? await dialog.showOpenDialog(w, options) : await dialog.showOpenDialog(options);
+    return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
+  },
+  async chooseSavePath(suggestedName, filters) {
+    const options = { title: 'Export catalogue', defaultPath: suggestedName, filters };
+    const w = mainWindow;
+    const r = w ? await dialog.showSaveDialog(w, options) : await dialog.showSaveDialog(options);
+    return r.canceled || !r.filePath ? null : r.filePath;
+  },
+  send,
+  imageOpened(info) {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.setTitle(`${info.name} — CPGD Sources`);
+  },
+  recentChanged: () => rebuildMenu(),
+};
 
 // ---------------------------------------------------------------------------------------------
 // Menu
@@ -197,7 +148,7 @@ function rebuildMenu(): void {
           label: 'Open…',
           accelerator: 'CmdOrCtrl+O',
           click: () => {
-            openWithDialog().then((info) => info && send('image:opened', info), reportError);
+            actions.openWithDialog().then((info) => info && send('image:opened', info), reportError);
           },
         },
         {
@@ -208,13 +159,13 @@ function rebuildMenu(): void {
               : recent.map((p) => ({
                   label: p,
                   click: () => {
-                    openPath(p).then((info) => send('image:opened', info), reportError);
+                    actions.openPath(p).then((info) => send('image:opened', info), reportError);
                   },
                 })),
         },
         { type: 'separator' },
-        { label: 'Export catalogue as CSV…', accelerator: 'CmdOrCtrl+E', click: () => exportWithDialog('csv').catch(reportError) },
-        { label: 'Export catalogue as DS9 regions…', click: () => exportWithDialog('ds9').catch(reportError) },
+        { label: 'Export catalogue as CSV…', accelerator: 'CmdOrCtrl+E', click: () => actions.exportWithDialog('csv').catch(reportError) },
+        { label: 'Export catalogue as DS9 regions…', click: () => actions.exportWithDialog('ds9').catch(reportError) },
         { type: 'separator' },
         isMac ? { role: 'close' } : { role: 'quit', label: 'Quit' },
       ],
@@ -307,8 +258,9 @@ if (!app.requestSingleInstanceLock()) {
     // worker_threads cannot start a script from inside the archive.
     pool = new DetectPool({ threads: THREADS, workerUrl: workerPath.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1') });
     work = new Session({ pool, progressIntervalMs: 100 });
+    actions = new AppActions({ session: work, settings, host: electronHost, threads: pool.size });
     lockDownSession();
-    registerIpc();
+    registerIpc(createHandlers({ session: work, settings, host: electronHost, threads: pool.size }, actions));
     rebuildMenu();
     mainWindow = createWindow();
     app.on('activate', () => {

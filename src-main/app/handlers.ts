@@ -1,0 +1,132 @@
+/**
+ * The implementation of every invoke channel of src-main/shared/ipc.ts, without Electron, so the
+ * same table serves the Electron main process (main.ts registers it with ipcMain) and the browser
+ * mode's HTTP server. What differs between the two (native dialogs, the window, where events go)
+ * is behind `Host`. Arguments arrive untrusted: each handler validates them (validate.ts) before use.
+ */
+import { writeAtomic } from '../cli/io.js';
+import { VERSION } from '../core/version.js';
+import type { AppInfo, CatalogueFormat, EventChannel, EventMap, ImageInfo, InvokeChannel, InvokeResult } from '../shared/ipc.js';
+import type { Session } from './session.js';
+import type { SettingsStore } from './settings.js';
+import { checkArity, checkCatalogueFormat, checkDetectRequest, checkIndex, checkPathArgument, checkSettingsPatch, IpcArgumentError } from './validate.js';
+
+/** A file type offered in a save dialog. */
+export interface FileFilter {
+  name: string;
+  extensions: string[];
+}
+
+/** What the process hosting the handlers provides: Electron's dialogs and window, or the web server's. */
+export interface Host {
+  /** The runtime for `app:info` (Electron and Chrome versions are empty outside Electron). */
+  runtime(): Pick<AppInfo, 'name' | 'electron' | 'chrome'>;
+  /** Ask the user for an image to open; null when cancelled. */
+  chooseImage(): Promise<string | null>;
+  /** Ask where to save; null when cancelled. */
+  chooseSavePath(suggestedName: string, filters: FileFilter[]): Promise<string | null>;
+  /** Deliver an event to the renderer. */
+  send<E extends EventChannel>(channel: E, payload: EventMap[E]): void;
+  /** An image was opened (window title, menu of recent files). */
+  imageOpened?(info: ImageInfo): void;
+  /** The recent-files list changed. */
+  recentChanged?(): void;
+}
+
+export interface HandlerDeps {
+  session: Session;
+  settings: SettingsStore;
+  host: Host;
+  /** Detection worker threads, for `app:info`. */
+  threads: number;
+}
+
+/** One channel's handler: its arity (checked before the call) and the function. */
+export interface Handler<C extends InvokeChannel> {
+  arity: number;
+  run(args: unknown[]): Promise<InvokeResult<C>> | InvokeResult<C>;
+}
+export type HandlerTable = { [C in InvokeChannel]: Handler<C> };
+
+const EXPORT_FILTERS: Record<CatalogueFormat, FileFilter> = {
+  csv: { name: 'CSV catalogue', extensions: ['csv'] },
+  ds9: { name: 'DS9 regions', extensions: ['reg'] },
+};
+
+/** The operations the menus share with the handlers. */
+export class AppActions {
+  constructor(private readonly deps: HandlerDeps) {}
+
+  /** Open an image by path and remember it among the recent files. */
+  async openPath(path: string): Promise<ImageInfo> {
+    const { session, settings, host } = this.deps;
+    const info = await session.open(path);
+    settings.addRecent(path);
+    host.recentChanged?.();
+    host.imageOpened?.(info);
+    return info;
+  }
+
+  async openWithDialog(): Promise<ImageInfo | null> {
+    const path = await this.deps.host.chooseImage();
+    return path === null ? null : this.openPath(path);
+  }
+
+  /** Open a recent file; a recent file that can no longer be read leaves the list. */
+  async openRecent(path: string): Promise<ImageInfo> {
+    const { settings, host } = this.deps;
+    if (!settings.hasRecent(path)) throw new IpcArgumentError('path', 'is not in the recent-files list');
+    try {
+      return await this.openPath(path);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'io-error') {
+        settings.removeRecent(path);
+        host.recentChanged?.();
+      }
+      throw e;
+    }
+  }
+
+  /** Save the latest catalogue where the user says; the path written, or null when cancelled. */
+  async exportWithDialog(format: CatalogueFormat): Promise<string | null> {
+    const { text, suggestedName } = this.deps.session.exportCatalogue(format);
+    const path = await this.deps.host.chooseSavePath(suggestedName, [EXPORT_FILTERS[format]]);
+    if (path === null) return null;
+    writeAtomic(path, text);
+    return path;
+  }
+}
+
+/** The handler of every invoke channel. */
+export function createHandlers(deps: HandlerDeps, actions = new AppActions(deps)): HandlerTable {
+  const { session, settings, host } = deps;
+  return {
+    'app:info': {
+      arity: 0,
+      run: () => ({
+        ...host.runtime(),
+        version: VERSION,
+        node: process.versions.node,
+        platform: process.platform,
+        threads: deps.threads,
+      }),
+    },
+    'file:open': { arity: 0, run: () => actions.openWithDialog() },
+    'file:drop': { arity: 1, run: ([p]) => actions.openPath(checkPathArgument(p)) },
+    'file:recent': { arity: 0, run: () => settings.recent },
+    'file:openRecent': { arity: 1, run: ([p]) => actions.openRecent(checkPathArgument(p)) },
+    'image:frame': { arity: 2, run: ([id, f]) => session.frame(checkIndex(id, 'imageId'), checkIndex(f, 'frame')) },
+    'detect:start': { arity: 1, run: ([r]) => session.detect(checkDetectRequest(r), (p) => host.send('detect:progress', p)) },
+    'detect:cancel': { arity: 0, run: () => session.cancel() },
+    'settings:get': { arity: 0, run: () => settings.get() },
+    'settings:set': { arity: 1, run: ([patch]) => settings.update(checkSettingsPatch(patch)) },
+    'catalogue:export': { arity: 1, run: ([f]) => actions.exportWithDialog(checkCatalogueFormat(f)) },
+  };
+}
+
+/** Run a handler with its arity checked. */
+export async function invokeHandler<C extends InvokeChannel>(table: HandlerTable, channel: C, args: unknown[]): Promise<InvokeResult<C>> {
+  const h = table[channel] as Handler<C>;
+  checkArity(args, h.arity, channel);
+  return h.run(args);
+}
