@@ -4,7 +4,6 @@
  * mode's HTTP server. What differs between the two (native dialogs, the window, where events go)
  * is behind `Host`. Arguments arrive untrusted: each handler validates them (validate.ts) before use.
  */
-import { writeAtomic } from '../cli/io.js';
 import { VERSION } from '../core/version.js';
 import type { AppInfo, CatalogueFormat, EventChannel, EventMap, ImageInfo, InvokeChannel, InvokeResult } from '../shared/ipc.js';
 import type { Session } from './session.js';
@@ -23,8 +22,12 @@ export interface Host {
   runtime(): Pick<AppInfo, 'name' | 'electron' | 'chrome'>;
   /** Ask the user for an image to open; null when cancelled. */
   chooseImage(): Promise<string | null>;
-  /** Ask where to save; null when cancelled. */
-  chooseSavePath(suggestedName: string, filters: FileFilter[]): Promise<string | null>;
+  /**
+   * Give the user a file: Electron asks where to save it and writes it atomically; the browser
+   * mode offers it as a download. Resolves to where it went (a path or a file name), or null when
+   * the user cancelled.
+   */
+  saveFile(suggestedName: string, filters: FileFilter[], data: string | Uint8Array): Promise<string | null>;
   /** Deliver an event to the renderer. */
   send<E extends EventChannel>(channel: E, payload: EventMap[E]): void;
   /** An image was opened (window title, menu of recent files). */
@@ -90,10 +93,7 @@ export class AppActions {
   /** Save the latest catalogue where the user says; the path written, or null when cancelled. */
   async exportWithDialog(format: CatalogueFormat): Promise<string | null> {
     const { text, suggestedName } = this.deps.session.exportCatalogue(format);
-    const path = await this.deps.host.chooseSavePath(suggestedName, [EXPORT_FILTERS[format]]);
-    if (path === null) return null;
-    writeAtomic(path, text);
-    return path;
+    return this.deps.host.saveFile(suggestedName, [EXPORT_FILTERS[format]], text);
   }
 }
 

@@ -20,6 +20,7 @@ import {
   type WebContents,
 } from 'electron';
 import workerPath from '../jobs/detect.worker.ts?modulePath';
+import { writeAtomic } from '../cli/io.js';
 import { VERSION } from '../core/version.js';
 import { DetectPool } from '../jobs/pool.js';
 import type { EventChannel, EventMap, InvokeChannel, InvokeResult, IpcResult } from '../shared/ipc.js';
@@ -116,11 +117,13 @@ const electronHost: Host = {
     const r = w ? await dialog.showOpenDialog(w, options) : await dialog.showOpenDialog(options);
     return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
   },
-  async chooseSavePath(suggestedName, filters) {
+  async saveFile(suggestedName, filters, data) {
     const options = { title: 'Export catalogue', defaultPath: suggestedName, filters };
     const w = mainWindow;
     const r = w ? await dialog.showSaveDialog(w, options) : await dialog.showSaveDialog(options);
-    return r.canceled || !r.filePath ? null : r.filePath;
+    if (r.canceled || !r.filePath) return null;
+    writeAtomic(r.filePath, data);
+    return r.filePath;
   },
   send,
   imageOpened(info) {

@@ -23,7 +23,11 @@ let recentChanges = 0;
 const host: Host = {
   runtime: () => ({ name: 'test', electron: '', chrome: '' }),
   chooseImage: async () => answers.open,
-  chooseSavePath: async () => answers.save,
+  saveFile: async (_name, _filters, data) => {
+    if (answers.save === null) return null;
+    writeFileSync(answers.save, data);
+    return answers.save;
+  },
   send: (channel, payload) => void events.push({ channel, payload }),
   recentChanged: () => void recentChanges++,
 };
