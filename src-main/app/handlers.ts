@@ -4,11 +4,24 @@
  * mode's HTTP server. What differs between the two (native dialogs, the window, where events go)
  * is behind `Host`. Arguments arrive untrusted: each handler validates them (validate.ts) before use.
  */
+import { join } from 'node:path';
 import { VERSION } from '../core/version.js';
-import type { AppInfo, CatalogueFormat, EventChannel, EventMap, ImageInfo, InvokeChannel, InvokeResult } from '../shared/ipc.js';
+import type { AppInfo, CatalogueFormat, EventChannel, EventMap, ExportOptions, ImageInfo, InvokeChannel, InvokeResult, SampleId } from '../shared/ipc.js';
 import type { Session } from './session.js';
 import type { SettingsStore } from './settings.js';
-import { checkArity, checkCatalogueFormat, checkDetectRequest, checkIndex, checkPathArgument, checkSettingsPatch, IpcArgumentError } from './validate.js';
+import {
+  AppError,
+  checkArity,
+  checkAutoLambdaRequest,
+  checkCatalogueFormat,
+  checkDetectRequest,
+  checkExportOptions,
+  checkIndex,
+  checkPathArgument,
+  checkSampleId,
+  checkSettingsPatch,
+  IpcArgumentError,
+} from './validate.js';
 
 /** A file type offered in a save dialog. */
 export interface FileFilter {
@@ -42,11 +55,24 @@ export interface HandlerDeps {
   host: Host;
   /** Detection worker threads, for `app:info`. */
   threads: number;
+  /**
+   * The folder of the sample images (resources/samples in a checkout, process.resourcesPath/samples
+   * in packaged builds); without it `file:openSample` answers 'not-available'.
+   */
+  samplesDir?: string;
 }
+
+/** The file of each sample in the samples folder (the renderer names samples by id only). */
+export const SAMPLE_FILES: Record<SampleId, string> = {
+  'star-field': 'star-field.fits',
+  'smlm-stack': 'smlm-stack.tif',
+};
 
 /** One channel's handler: its arity (checked before the call) and the function. */
 export interface Handler<C extends InvokeChannel> {
   arity: number;
+  /** Trailing arguments that may be left out (default 0). */
+  optional?: number;
   run(args: unknown[]): Promise<InvokeResult<C>> | InvokeResult<C>;
 }
 export type HandlerTable = { [C in InvokeChannel]: Handler<C> };
@@ -54,6 +80,8 @@ export type HandlerTable = { [C in InvokeChannel]: Handler<C> };
 const EXPORT_FILTERS: Record<CatalogueFormat, FileFilter> = {
   csv: { name: 'CSV catalogue', extensions: ['csv'] },
   ds9: { name: 'DS9 regions', extensions: ['reg'] },
+  thunderstorm: { name: 'ThunderSTORM CSV', extensions: ['csv'] },
+  fits: { name: 'FITS table', extensions: ['fits', 'fit', 'fts'] },
 };
 
 /** The operations the menus share with the handlers. */
@@ -90,10 +118,19 @@ export class AppActions {
     }
   }
 
+  /** Open a sample image; samples are not added to the recent files (the menu always offers them). */
+  async openSample(id: SampleId): Promise<ImageInfo> {
+    const { session, host, samplesDir } = this.deps;
+    if (!samplesDir) throw new AppError('not-available', 'the sample images are not available in this installation');
+    const info: ImageInfo = { ...(await session.open(join(samplesDir, SAMPLE_FILES[id]))), sample: id };
+    host.imageOpened?.(info);
+    return info;
+  }
+
   /** Save the latest catalogue where the user says; the path written, or null when cancelled. */
-  async exportWithDialog(format: CatalogueFormat): Promise<string | null> {
-    const { text, suggestedName } = this.deps.session.exportCatalogue(format);
-    return this.deps.host.saveFile(suggestedName, [EXPORT_FILTERS[format]], text);
+  async exportWithDialog(format: CatalogueFormat, options: ExportOptions = {}): Promise<string | null> {
+    const { data, suggestedName } = this.deps.session.exportCatalogue(format, options);
+    return this.deps.host.saveFile(suggestedName, [EXPORT_FILTERS[format]], data);
   }
 }
 
@@ -115,18 +152,20 @@ export function createHandlers(deps: HandlerDeps, actions = new AppActions(deps)
     'file:drop': { arity: 1, run: ([p]) => actions.openPath(checkPathArgument(p)) },
     'file:recent': { arity: 0, run: () => settings.recent },
     'file:openRecent': { arity: 1, run: ([p]) => actions.openRecent(checkPathArgument(p)) },
+    'file:openSample': { arity: 1, run: ([id]) => actions.openSample(checkSampleId(id)) },
     'image:frame': { arity: 2, run: ([id, f]) => session.frame(checkIndex(id, 'imageId'), checkIndex(f, 'frame')) },
     'detect:start': { arity: 1, run: ([r]) => session.detect(checkDetectRequest(r), (p) => host.send('detect:progress', p)) },
     'detect:cancel': { arity: 0, run: () => session.cancel() },
+    'detect:autoLambda': { arity: 1, run: ([r]) => session.autoLambda(checkAutoLambdaRequest(r)) },
     'settings:get': { arity: 0, run: () => settings.get() },
     'settings:set': { arity: 1, run: ([patch]) => settings.update(checkSettingsPatch(patch)) },
-    'catalogue:export': { arity: 1, run: ([f]) => actions.exportWithDialog(checkCatalogueFormat(f)) },
+    'catalogue:export': { arity: 1, optional: 1, run: ([f, o]) => actions.exportWithDialog(checkCatalogueFormat(f), checkExportOptions(o)) },
   };
 }
 
 /** Run a handler with its arity checked. */
 export async function invokeHandler<C extends InvokeChannel>(table: HandlerTable, channel: C, args: unknown[]): Promise<InvokeResult<C>> {
   const h = table[channel] as Handler<C>;
-  checkArity(args, h.arity, channel);
+  checkArity(args, h.arity, channel, h.optional ?? 0);
   return h.run(args);
 }

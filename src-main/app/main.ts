@@ -23,7 +23,7 @@ import workerPath from '../jobs/detect.worker.ts?modulePath';
 import { writeAtomic } from '../cli/io.js';
 import { VERSION } from '../core/version.js';
 import { DetectPool } from '../jobs/pool.js';
-import type { EventChannel, EventMap, InvokeChannel, InvokeResult, IpcResult } from '../shared/ipc.js';
+import { SAMPLES, type EventChannel, type EventMap, type InvokeChannel, type InvokeResult, type IpcResult } from '../shared/ipc.js';
 import { AppActions, createHandlers, invokeHandler, type HandlerTable, type Host } from './handlers.js';
 import { CONTENT_SECURITY_POLICY, isAppUrl } from './security.js';
 import { Session } from './session.js';
@@ -166,9 +166,20 @@ function rebuildMenu(): void {
                   },
                 })),
         },
+        {
+          label: 'Open Sample',
+          submenu: SAMPLES.map((s) => ({
+            label: `${s.title} (${s.description})`,
+            click: () => {
+              actions.openSample(s.id).then((info) => send('image:opened', info), reportError);
+            },
+          })),
+        },
         { type: 'separator' },
         { label: 'Export catalogue as CSV…', accelerator: 'CmdOrCtrl+E', click: () => actions.exportWithDialog('csv').catch(reportError) },
         { label: 'Export catalogue as DS9 regions…', click: () => actions.exportWithDialog('ds9').catch(reportError) },
+        { label: 'Export catalogue as ThunderSTORM CSV…', click: () => actions.exportWithDialog('thunderstorm').catch(reportError) },
+        { label: 'Export catalogue as FITS table…', click: () => actions.exportWithDialog('fits').catch(reportError) },
         { type: 'separator' },
         isMac ? { role: 'close' } : { role: 'quit', label: 'Quit' },
       ],
@@ -261,9 +272,12 @@ if (!app.requestSingleInstanceLock()) {
     // worker_threads cannot start a script from inside the archive.
     pool = new DetectPool({ threads: THREADS, workerUrl: workerPath.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1') });
     work = new Session({ pool, progressIntervalMs: 100 });
-    actions = new AppActions({ session: work, settings, host: electronHost, threads: pool.size });
+    // Packaged: electron-builder's extraResources copies resources/samples next to app.asar.
+    const samplesDir = app.isPackaged ? join(process.resourcesPath, 'samples') : join(app.getAppPath(), 'resources', 'samples');
+    const deps = { session: work, settings, host: electronHost, threads: pool.size, samplesDir };
+    actions = new AppActions(deps);
     lockDownSession();
-    registerIpc(createHandlers({ session: work, settings, host: electronHost, threads: pool.size }, actions));
+    registerIpc(createHandlers(deps, actions));
     rebuildMenu();
     mainWindow = createWindow();
     app.on('activate', () => {

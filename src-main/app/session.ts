@@ -7,21 +7,31 @@
 import { basename } from 'node:path';
 import { formatCatalogCsv } from '../core/catalog/csv.js';
 import { formatDs9Regions } from '../core/catalog/ds9.js';
+import { formatThunderstormCsv } from '../core/catalog/thunderstorm.js';
 import type { Source } from '../core/catalog/types.js';
-import type { Image, ImageSource } from '../core/image.js';
-import type { PsfSpec } from '../core/psf/spec.js';
-import type { NoiseOptions } from '../core/solver/noise.js';
+import { autoLambda, type TileStats } from '../core/detect.js';
+import { makeImage, type Image, type ImageSource } from '../core/image.js';
+import { buildPsf, formatPsfSpec, type PsfSpec } from '../core/psf/spec.js';
+import { noiseWeights, type NoiseOptions } from '../core/solver/noise.js';
+import { fitsCatalog } from '../cli/detect.js';
 import { openImage } from '../cli/io.js';
 import type { DetectPool } from '../jobs/pool.js';
 import { detectFrameParallel, type ParallelDetectOptions } from '../jobs/parallel.js';
+import type { TileProgress } from '../jobs/protocol.js';
 import type {
+  AutoLambdaRequest,
   CatalogueFormat,
+  ConvergenceTrace,
   DetectProgress,
   DetectRequest,
   DetectSummary,
+  ExportOptions,
   FrameData,
   FrameStats,
   ImageInfo,
+  ParticleSnapshot,
+  PsfSetting,
+  Region,
   SourceRow,
 } from '../shared/ipc.js';
 import { AppError } from './validate.js';
@@ -66,12 +76,21 @@ export function frameStats(data: ArrayLike<number>): FrameStats {
   return { min, max, mean: sum / finite, sigma, median, finite };
 }
 
+export function psfSpecOf(p: PsfSetting): PsfSpec {
+  return p.kind === 'gaussian' ? { kind: 'gaussian', sigmaX: p.sigma, sigmaY: p.sigma } : { kind: 'moffat', fwhm: p.fwhm, beta: p.beta };
+}
+
+function noiseOf(camera: DetectRequest['camera']): NoiseOptions {
+  const noise: NoiseOptions = { offset: camera.offset };
+  if (camera.gain !== null) noise.gain = camera.gain;
+  if (camera.readNoise !== null) noise.readNoise = camera.readNoise;
+  return noise;
+}
+
 /** The core's PSF spec and noise options of an app request. */
 export function detectOptions(r: DetectRequest): ParallelDetectOptions {
-  const psfSpec: PsfSpec = r.psf.kind === 'gaussian' ? { kind: 'gaussian', sigmaX: r.psf.sigma, sigmaY: r.psf.sigma } : { kind: 'moffat', fwhm: r.psf.fwhm, beta: r.psf.beta };
-  const noise: NoiseOptions = { offset: r.camera.offset };
-  if (r.camera.gain !== null) noise.gain = r.camera.gain;
-  if (r.camera.readNoise !== null) noise.readNoise = r.camera.readNoise;
+  const psfSpec = psfSpecOf(r.psf);
+  const noise = noiseOf(r.camera);
   return {
     psfSpec,
     lambda: r.lambda.mode === 'auto' ? { auto: r.lambda.factor } : r.lambda.value,
@@ -79,6 +98,115 @@ export function detectOptions(r: DetectRequest): ParallelDetectOptions {
     noise,
     frame: r.frame,
   };
+}
+
+/** Particles a progress event carries at most, over all tiles (the heaviest). */
+export const MAX_PROGRESS_PARTICLES = 4000;
+
+/** Points of a convergence trace at most (longer histories are thinned evenly, the last kept). */
+export const MAX_TRACE_POINTS = 1000;
+
+/**
+ * The convergence of a frame from its tiles' solver histories (see ConvergenceTrace): tiles are
+ * independent problems, so F = Σ_t F_t, each tile frozen at its last value once it stopped.
+ */
+export function convergenceTrace(tiles: readonly Pick<TileStats, 'history' | 'particleHistory' | 'certificates'>[]): ConvergenceTrace {
+  const n = Math.max(0, ...tiles.map((t) => t.history.length));
+  const best = tiles.map((t) => Math.min(...t.history));
+  const trace: ConvergenceTrace = { iteration: [], fMinusBest: [], particles: [], gapIteration: [], relativeGap: [] };
+  for (const i of thinned(n, MAX_TRACE_POINTS)) {
+    let f = 0;
+    let p = 0;
+    tiles.forEach((t, k) => {
+      const j = Math.min(i, t.history.length - 1);
+      if (j < 0) return;
+      f += t.history[j]! - best[k]!;
+      p += t.particleHistory[Math.min(i, t.particleHistory.length - 1)] ?? 0;
+    });
+    trace.iteration.push(i);
+    trace.fMinusBest.push(f);
+    trace.particles.push(p);
+  }
+  const its = [...new Set(tiles.flatMap((t) => t.certificates.map((c) => c.iteration)))].sort((a, b) => a - b);
+  for (const k of thinned(its.length, MAX_TRACE_POINTS)) {
+    const it = its[k]!;
+    let worst = -Infinity;
+    for (const t of tiles) {
+      let latest: number | null = null;
+      for (const c of t.certificates) if (c.iteration <= it) latest = c.relativeGap;
+      if (latest !== null && latest > worst) worst = latest;
+    }
+    trace.gapIteration.push(it);
+    trace.relativeGap.push(worst);
+  }
+  return trace;
+}
+
+/** About `max` evenly spaced indices of 0 … n − 1, always with the first and the last. */
+export function thinned(n: number, max: number): number[] {
+  const stride = Math.max(1, Math.ceil(n / max));
+  const out: number[] = [];
+  for (let i = 0; i < n; i += stride) out.push(i);
+  if (n > 0 && out[out.length - 1] !== n - 1) out.push(n - 1);
+  return out;
+}
+
+/** The latest report of each tile, combined into the app's progress event. */
+export class ProgressAggregator {
+  private readonly latest = new Map<number, TileProgress>();
+  constructor(readonly runId: number) {}
+
+  add(p: TileProgress): void {
+    this.latest.set(p.tile, p);
+  }
+
+  event(last: TileProgress, offset: { x: number; y: number } = { x: 0, y: 0 }): DetectProgress {
+    const tiles = last.tiles;
+    const tileObjectives: (number | null)[] = Array.from({ length: tiles }, () => null);
+    let objective = 0;
+    let particles = 0;
+    let iteration = 0;
+    let gap: number | null = null;
+    const snaps: ParticleSnapshot[] = [];
+    for (const [t, p] of this.latest) {
+      if (t < tiles) tileObjectives[t] = p.objective;
+      objective += p.objective;
+      particles += p.particles;
+      iteration = Math.max(iteration, p.iteration);
+      if (p.relativeGap !== null && (gap === null || p.relativeGap > gap)) gap = p.relativeGap;
+      if (p.snapshot) snaps.push(p.snapshot);
+    }
+    return {
+      runId: this.runId,
+      tile: last.tile,
+      tiles,
+      tilesStarted: this.latest.size,
+      iteration,
+      particles,
+      relativeGap: gap,
+      objective,
+      tileObjectives,
+      snapshot: snaps.length === 0 ? null : mergeSnapshots(snaps, MAX_PROGRESS_PARTICLES, offset),
+    };
+  }
+}
+
+/** One snapshot of at most `max` particles (the heaviest), shifted by `offset`. */
+export function mergeSnapshots(snaps: readonly ParticleSnapshot[], max: number, offset: { x: number; y: number }): ParticleSnapshot {
+  let all: { x: number; y: number; a: number }[] = [];
+  for (const s of snaps) for (let i = 0; i < s.x.length; i++) all.push({ x: s.x[i]! + offset.x, y: s.y[i]! + offset.y, a: s.a[i]! });
+  if (all.length > max) all = all.sort((p, q) => Math.abs(q.a) - Math.abs(p.a)).slice(0, max);
+  return { x: all.map((p) => p.x), y: all.map((p) => p.y), a: all.map((p) => p.a) };
+}
+
+/** The pixels of a region of an image, as an image of its own. */
+export function cropImage(image: Image, r: Region): Image {
+  const out = new Float64Array(r.width * r.height);
+  for (let y = 0; y < r.height; y++) {
+    const src = (y + r.y) * image.width + r.x;
+    out.set(image.data.subarray(src, src + r.width), y * r.width);
+  }
+  return makeImage(r.width, r.height, out);
 }
 
 function row(s: Source): SourceRow {
@@ -99,7 +227,8 @@ export class Session {
   private nextImageId = 1;
   private nextRunId = 1;
   private running: { runId: number; abort: AbortController } | null = null;
-  private catalogue: { imageName: string; sources: Source[] } | null = null;
+  private catalogue: { imageName: string; sources: Source[]; psf: PsfSetting; lambda: number; photons: boolean; pixelSizeNm: number | null } | null = null;
+  private autoLambdaCache: { key: string; value: number } | null = null;
 
   constructor(options: SessionOptions) {
     this.pool = options.pool;
@@ -120,6 +249,7 @@ export class Session {
     const source = await openImage(path);
     this.source = source;
     this.catalogue = null;
+    this.autoLambdaCache = null;
     this.info = {
       imageId: this.nextImageId++,
       name: basename(path),
@@ -148,9 +278,29 @@ export class Session {
   }
 
   /**
-   * Detect the sources of one frame on the pool. Progress goes to `onProgress` at most once per
+   * The noise-based λ of a frame (λ auto with factor 1): what core prepareFrame computes, without
+   * the background choice. Cached for the latest frame, PSF and camera.
+   */
+  async autoLambda(r: AutoLambdaRequest): Promise<number> {
+    const key = JSON.stringify([r.imageId, r.frame, r.psf, r.camera]);
+    if (this.autoLambdaCache?.key === key) return this.autoLambdaCache.value;
+    const { image } = await this.readFrame(r.imageId, r.frame);
+    const psf = buildPsf(psfSpecOf(r.psf), { width: image.width, height: image.height });
+    const { weights, estimate } = noiseWeights(image.data, image.width, image.height, noiseOf(r.camera));
+    let valid = 0;
+    for (let i = 0; i < weights.length; i++) if (weights[i]! > 0) valid++;
+    if (valid === 0) throw new AppError('invalid-image', 'the frame has no finite pixel');
+    const value = autoLambda(psf, estimate.medianWeight, valid, 1);
+    this.autoLambdaCache = { key, value };
+    return value;
+  }
+
+  /**
+   * Detect the sources of one frame, or of a region of interest of it, on the pool. Progress
+   * (aggregated over the tiles, with the live particles) goes to `onProgress` at most once per
    * progressIntervalMs. Rejects with AppError('busy') while another run is going, and with the
-   * core's typed errors for bad parameters or failed workers.
+   * core's typed errors for bad parameters or failed workers. A region's result does not replace
+   * the catalogue for export.
    */
   async detect(request: DetectRequest, onProgress?: (p: DetectProgress) => void): Promise<DetectSummary> {
     if (this.running) throw new AppError('busy', 'a detection is already running');
@@ -159,29 +309,51 @@ export class Session {
     this.running = { runId, abort };
     const started = performance.now();
     try {
-      const { image } = await this.readFrame(request.imageId, request.frame);
+      const { image: full } = await this.readFrame(request.imageId, request.frame);
+      const region = request.region ? clipRegion(request.region, full.width, full.height) : null;
+      const options = detectOptions(request);
+      options.snapshot = onProgress !== undefined;
+      let image = full;
+      if (region) {
+        image = cropImage(full, region);
+        // The whole frame's λ, so the region shows what the full run will find there.
+        if (request.lambda.mode === 'auto') options.lambda = request.lambda.factor * (await this.autoLambda(request));
+      }
+      const offset = region ? { x: region.x, y: region.y } : { x: 0, y: 0 };
       const throttle = new Throttle(this.progressIntervalMs);
-      const seen = new Set<number>();
-      const result = await detectFrameParallel(image, detectOptions(request), this.pool, {
+      const agg = new ProgressAggregator(runId);
+      const result = await detectFrameParallel(image, options, this.pool, {
         signal: abort.signal,
         onProgress: (p) => {
-          seen.add(p.tile);
+          agg.add(p);
           if (!onProgress || !throttle.ready()) return;
-          onProgress({ runId, tile: p.tile, tiles: p.tiles, tilesStarted: seen.size, iteration: p.iteration, particles: p.particles, relativeGap: p.relativeGap });
+          onProgress(agg.event(p, offset));
         },
       });
-      if (result.status !== 'cancelled') this.catalogue = { imageName: this.info!.name, sources: result.sources };
+      const sources = region ? result.sources.map((s) => ({ ...s, x: s.x + offset.x, y: s.y + offset.y })) : result.sources;
+      if (result.status !== 'cancelled' && !region) {
+        this.catalogue = {
+          imageName: this.info!.name,
+          sources,
+          psf: request.psf,
+          lambda: result.lambda,
+          photons: result.noise.gainGiven,
+          pixelSizeNm: this.info!.pixelSizeNm?.x ?? null,
+        };
+      }
       return {
         runId,
         imageId: request.imageId,
         frame: request.frame,
+        region,
         status: result.status,
-        sources: result.sources.map(row),
+        sources: sources.map(row),
         lambda: result.lambda,
         background: result.background,
         iterations: result.iterations,
         relativeGap: result.relativeGap,
         elapsedMs: performance.now() - started,
+        convergence: convergenceTrace(result.tiles),
       };
     } finally {
       this.running = null;
@@ -199,12 +371,36 @@ export class Session {
     return this.catalogue !== null;
   }
 
-  /** The latest complete catalogue as file contents, and a file name to suggest. */
-  exportCatalogue(format: CatalogueFormat): { text: string; suggestedName: string } {
+  /** The latest complete catalogue as file contents (text, or bytes for FITS), and a file name to suggest. */
+  exportCatalogue(format: CatalogueFormat, options: ExportOptions = {}): { data: string | Uint8Array; suggestedName: string } {
     const c = this.catalogue;
     if (!c) throw new AppError('no-catalogue', 'there is no catalogue to export yet: run a detection first');
     const stem = c.imageName.replace(/\.(fits?|fts|tiff?)(\.gz)?$/i, '') || 'catalogue';
-    if (format === 'csv') return { text: formatCatalogCsv(c.sources), suggestedName: `${stem}.csv` };
-    return { text: formatDs9Regions(c.sources), suggestedName: `${stem}.reg` };
+    switch (format) {
+      case 'csv':
+        return { data: formatCatalogCsv(c.sources), suggestedName: `${stem}.csv` };
+      case 'ds9':
+        return { data: formatDs9Regions(c.sources), suggestedName: `${stem}.reg` };
+      case 'thunderstorm': {
+        const pixelSizeNm = options.pixelSizeNm ?? c.pixelSizeNm;
+        if (pixelSizeNm === null) throw new AppError('invalid-option', 'a ThunderSTORM export needs the camera pixel size in nm (the image does not give it): enter it beside the export button');
+        const sigma = c.psf.kind === 'gaussian' ? c.psf.sigma : c.psf.fwhm / 2.3548;
+        return { data: formatThunderstormCsv(c.sources, { pixelSizeNm, psfSigmaPx: sigma }), suggestedName: `${stem}.thunderstorm.csv` };
+      }
+      case 'fits': {
+        const psf = formatPsfSpec(psfSpecOf(c.psf));
+        return { data: fitsCatalog(c.sources, c.photons, { image: c.imageName, psf, lambda: String(Number(c.lambda.toPrecision(6))) }), suggestedName: `${stem}.cat.fits` };
+      }
+    }
   }
+}
+
+/** A region clipped to the image; refused when too little of it is inside. */
+export function clipRegion(r: Region, width: number, height: number): Region {
+  const x0 = Math.max(0, r.x);
+  const y0 = Math.max(0, r.y);
+  const x1 = Math.min(width, r.x + r.width);
+  const y1 = Math.min(height, r.y + r.height);
+  if (x1 - x0 < 8 || y1 - y0 < 8) throw new AppError('invalid-argument', `the region (${r.x}, ${r.y}) ${r.width}×${r.height} is not inside the ${width}×${height} image`);
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }

@@ -5,11 +5,16 @@
  * No Electron here, so these run in plain Node tests.
  */
 import { isAbsolute } from 'node:path';
+import { MAX_REGION_SIDE, SAMPLES } from '../shared/ipc.js';
 import type {
+  AutoLambdaRequest,
   BackgroundSetting,
   CameraSetting,
   CatalogueFormat,
   DetectRequest,
+  ExportOptions,
+  Region,
+  SampleId,
   IpcError,
   IpcErrorCode,
   LambdaSetting,
@@ -149,9 +154,21 @@ export function checkIndex(v: unknown, field: string): number {
   return checkNumber(v, field, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
 }
 
-export function checkDetectRequest(v: unknown, field = 'request'): DetectRequest {
-  const o = record(v, field, ['imageId', 'frame', 'psf', 'lambda', 'background', 'camera']);
+/** A region of interest: whole pixels, at least 8 and at most MAX_REGION_SIDE per side (checked against the image later). */
+export function checkRegion(v: unknown, field = 'region'): Region {
+  const o = record(v, field, ['x', 'y', 'width', 'height']);
+  const side = { integer: true, min: 8, max: MAX_REGION_SIDE };
   return {
+    x: checkIndex(o.x, `${field}.x`),
+    y: checkIndex(o.y, `${field}.y`),
+    width: checkNumber(o.width, `${field}.width`, side),
+    height: checkNumber(o.height, `${field}.height`, side),
+  };
+}
+
+export function checkDetectRequest(v: unknown, field = 'request'): DetectRequest {
+  const o = record(v, field, ['imageId', 'frame', 'psf', 'lambda', 'background', 'camera', 'region']);
+  const r: DetectRequest = {
     imageId: checkIndex(o.imageId, `${field}.imageId`),
     frame: checkIndex(o.frame, `${field}.frame`),
     psf: checkPsf(o.psf, `${field}.psf`),
@@ -159,11 +176,40 @@ export function checkDetectRequest(v: unknown, field = 'request'): DetectRequest
     background: checkBackground(o.background, `${field}.background`),
     camera: checkCamera(o.camera, `${field}.camera`),
   };
+  if (o.region !== undefined) r.region = checkRegion(o.region, `${field}.region`);
+  return r;
 }
 
+export function checkAutoLambdaRequest(v: unknown, field = 'request'): AutoLambdaRequest {
+  const o = record(v, field, ['imageId', 'frame', 'psf', 'camera']);
+  return {
+    imageId: checkIndex(o.imageId, `${field}.imageId`),
+    frame: checkIndex(o.frame, `${field}.frame`),
+    psf: checkPsf(o.psf, `${field}.psf`),
+    camera: checkCamera(o.camera, `${field}.camera`),
+  };
+}
+
+const FORMATS: readonly CatalogueFormat[] = ['csv', 'ds9', 'thunderstorm', 'fits'];
+
 export function checkCatalogueFormat(v: unknown, field = 'format'): CatalogueFormat {
-  if (v !== 'csv' && v !== 'ds9') return fail(field, "must be 'csv' or 'ds9'");
-  return v;
+  if (typeof v !== 'string' || !(FORMATS as readonly string[]).includes(v)) return fail(field, `must be one of ${FORMATS.join(', ')}`);
+  return v as CatalogueFormat;
+}
+
+/** Export options; undefined (left out) is no options. */
+export function checkExportOptions(v: unknown, field = 'options'): ExportOptions {
+  if (v === undefined) return {};
+  const o = record(v, field, ['pixelSizeNm']);
+  const out: ExportOptions = {};
+  if (o.pixelSizeNm !== undefined) out.pixelSizeNm = checkNumber(o.pixelSizeNm, `${field}.pixelSizeNm`, { above: 0, max: 1e6 });
+  return out;
+}
+
+export function checkSampleId(v: unknown, field = 'sample'): SampleId {
+  const ids = SAMPLES.map((s) => s.id);
+  if (typeof v !== 'string' || !(ids as string[]).includes(v)) return fail(field, `must be one of ${ids.join(', ')}`);
+  return v as SampleId;
 }
 
 /** A path string as main received it (from the preload's dropped File or the recent list). */
@@ -175,9 +221,12 @@ export function checkPathArgument(v: unknown, field = 'path'): string {
   return v;
 }
 
-/** Exactly `n` arguments: extra arguments are refused rather than ignored. */
-export function checkArity(args: readonly unknown[], n: number, channel: string): void {
-  if (args.length !== n) fail(channel, `takes ${n} argument${n === 1 ? '' : 's'} (got ${args.length})`);
+/** `n` arguments, or up to `optional` more: extra arguments are refused rather than ignored. */
+export function checkArity(args: readonly unknown[], n: number, channel: string, optional = 0): void {
+  if (args.length < n || args.length > n + optional) {
+    const want = optional === 0 ? `${n}` : `${n} to ${n + optional}`;
+    fail(channel, `takes ${want} argument${n + optional === 1 ? '' : 's'} (got ${args.length})`);
+  }
 }
 
 const CORE_CODES: readonly IpcErrorCode[] = ['io-error', 'bad-format', 'unsupported-format', 'invalid-option', 'invalid-image', 'invalid-psf', 'worker-failed'];

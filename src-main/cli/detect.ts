@@ -174,7 +174,8 @@ function plan(argv: readonly string[]): DetectPlan | null {
   };
 }
 
-function fitsCatalog(sources: readonly Source[], photons: boolean, meta: { image: string; psf: string; lambda: string }): Uint8Array {
+/** The catalogue as a FITS binary table (extension SOURCES), fluxes in photons or ADU; the app exports it too. */
+export function fitsCatalog(sources: readonly Source[], photons: boolean, meta: { image: string; psf: string; lambda: string }): Uint8Array {
   const col = (pick: (s: Source) => number) => Float64Array.from(sources, pick);
   const fluxUnit = photons ? 'photon' : 'adu';
   return writeFitsTable(

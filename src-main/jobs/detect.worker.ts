@@ -11,7 +11,7 @@ import { solveTile, validateDetectOptions, type PreparedFrame } from '../core/de
 import { makeImage } from '../core/image.js';
 import { buildPsf } from '../core/psf/spec.js';
 import type { Psf } from '../core/psf/types.js';
-import { serializeError, type FromWorker, type SerialPsf, type TileJob, type TileProgress, type ToWorker } from './protocol.js';
+import { MAX_SNAPSHOT_PARTICLES, serializeError, type FromWorker, type SerialPsf, type TileJob, type TileProgress, type ToWorker } from './protocol.js';
 
 if (!parentPort) throw new Error('detect.worker.js must run in a worker thread');
 const port = parentPort;
@@ -49,6 +49,12 @@ function injectFault(fault: TileJob['fault']): void {
   }
 }
 
+/** The `max` heaviest particles (by |weight|) as parallel arrays. */
+function heaviest(list: { x: number; y: number; a: number }[], max: number): { x: number[]; y: number[]; a: number[] } {
+  const kept = list.length > max ? [...list].sort((p, q) => Math.abs(q.a) - Math.abs(p.a)).slice(0, max) : list;
+  return { x: kept.map((p) => p.x), y: kept.map((p) => p.y), a: kept.map((p) => p.a) };
+}
+
 function post(msg: FromWorker): void {
   port.postMessage(msg);
 }
@@ -72,6 +78,7 @@ function run({ id, job, progressIntervalMs }: ToWorker): void {
         if (now - last < progressIntervalMs) return;
         last = now;
         const progress: TileProgress = { tile: job.tileIndex, tiles, iteration: p.iteration, objective: p.objective, relativeGap, particles: p.particles };
+        if (job.snapshot) progress.snapshot = heaviest(p.snapshot(), MAX_SNAPSHOT_PARTICLES);
         post({ type: 'progress', id, progress });
       },
     });

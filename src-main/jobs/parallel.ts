@@ -31,6 +31,8 @@ export interface ParallelDetectOptions extends PlainDetectOptions {
   psfImage?: Image;
   /** Test hook: make the worker fail this way (see WorkerFault). */
   fault?: WorkerFault;
+  /** Progress carries the live particles (TileProgress.snapshot), for an overlay. Default false. */
+  snapshot?: boolean;
 }
 
 /** Progress of one tile of one frame. */
@@ -60,7 +62,7 @@ function preparePsf(spec: PsfSpec, psfImage: Image | undefined, width: number, h
 }
 
 function plainOptions(o: ParallelDetectOptions): PlainDetectOptions {
-  const { psfSpec: _s, psfImage: _i, fault: _f, ...rest } = o;
+  const { psfSpec: _s, psfImage: _i, fault: _f, snapshot: _p, ...rest } = o;
   const r = rest as PlainDetectOptions & { onProgress?: unknown; shouldStop?: unknown; psf?: unknown };
   delete r.onProgress;
   delete r.shouldStop;
@@ -90,6 +92,7 @@ interface FrameRun {
   serial: SerialPsf;
   plain: PlainDetectOptions;
   fault: WorkerFault | undefined;
+  snapshot: boolean;
 }
 
 async function solveFrame(
@@ -117,6 +120,7 @@ async function solveFrame(
     prep.tiles.map((_, tileIndex) => {
       const job: TileJob = { frame, tileIndex, psf: run.serial, options: run.plain, cancel };
       if (run.fault) job.fault = run.fault;
+      if (run.snapshot) job.snapshot = true;
       return pool.runTile(job, onProgress ? (p) => onProgress({ ...p, frame: o.frame }) : undefined);
     }),
     // One failed tile dooms the frame: stop its siblings rather than wait for them.
@@ -151,7 +155,7 @@ function frameRun(options: ParallelDetectOptions, width: number, height: number)
   const { psf, serial } = preparePsf(options.psfSpec, options.psfImage, width, height);
   const plain = plainOptions(options);
   const o = validateDetectOptions({ ...plain, psf });
-  return { o, serial, plain, fault: options.fault };
+  return { o, serial, plain, fault: options.fault, snapshot: options.snapshot === true };
 }
 
 /**

@@ -61,6 +61,8 @@ export interface TileJob {
   options: PlainDetectOptions;
   /** Int32Array(1) over this buffer: nonzero asks the solver to stop (checked every iteration). */
   cancel: SharedArrayBuffer;
+  /** Send the live particles with each progress message (for the app's overlay; default false). */
+  snapshot?: boolean;
   /** Test hook; never set in normal use. */
   fault?: WorkerFault;
 }
@@ -75,6 +77,11 @@ export interface TileProgress {
   relativeGap: number | null;
   /** Live particles. */
   particles: number;
+  /**
+   * The live particles for the overlay, in full-image pixels: at most `maxSnapshot` of them (the
+   * heaviest), as parallel arrays. Absent when the job asked for none.
+   */
+  snapshot?: { x: number[]; y: number[]; a: number[] };
 }
 
 export interface TileOutcome {
@@ -83,6 +90,9 @@ export interface TileOutcome {
 }
 
 export type ToWorker = { type: 'tile'; id: number; job: TileJob; progressIntervalMs: number };
+
+/** Particles a progress snapshot carries at most (the heaviest): enough to see them move and merge. */
+export const MAX_SNAPSHOT_PARTICLES = 2000;
 
 export type FromWorker =
   | { type: 'progress'; id: number; progress: TileProgress }

@@ -40,6 +40,8 @@ export interface ImageInfo {
   frames: number;
   /** Physical pixel size in nanometres, when the file says. */
   pixelSizeNm: { x: number; y: number } | null;
+  /** Set when the image is one of the samples that ship with the app (see SAMPLES). */
+  sample?: SampleId;
 }
 
 /** Statistics of the finite pixels of a frame. */
@@ -100,6 +102,17 @@ export interface Settings {
 /** What the renderer may change (the window size is main's business). */
 export type SettingsPatch = Partial<Pick<Settings, 'psf' | 'lambda' | 'background' | 'camera'>>;
 
+/** A rectangle of image pixels: columns x … x + width − 1, rows y … y + height − 1. */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Largest region of interest side, pixels: a quick solve to tune λ by eye, not a full run. */
+export const MAX_REGION_SIDE = 512;
+
 /** A detection of one frame of the open image. */
 export interface DetectRequest {
   imageId: number;
@@ -108,6 +121,20 @@ export interface DetectRequest {
   lambda: LambdaSetting;
   background: BackgroundSetting;
   camera: CameraSetting;
+  /**
+   * Solve only this region of interest (sides ≤ MAX_REGION_SIDE), for a quick look while tuning λ.
+   * An automatic λ is the one of the whole frame, so the region shows what the full run will
+   * find there. The result does not replace the catalogue that is exported.
+   */
+  region?: Region;
+}
+
+/** The noise-based λ of a frame for a PSF and camera (what `auto` with factor 1 means there). */
+export interface AutoLambdaRequest {
+  imageId: number;
+  frame: number;
+  psf: PsfSetting;
+  camera: CameraSetting;
 }
 
 /** One catalogue row as the renderer shows it: the core Source without its optional fields. */
@@ -115,10 +142,28 @@ export type SourceRow = Pick<Source, 'id' | 'frame' | 'x' | 'y' | 'flux' | 'xErr
 
 export type DetectStatus = 'converged' | 'max-iter' | 'cancelled';
 
+/**
+ * The convergence of a finished run at full resolution (at most ~1000 points), from the solver
+ * histories of its tiles. Tiles are independent problems solved side by side, so the frame's
+ * objective is the sum over tiles: at iteration i, F − F_best is Σ_t (F_t(i) − min F_t), a tile
+ * that has stopped counting with its last value; the gap is the worst certificate over the tiles
+ * (each tile's latest at or before i); particles are summed.
+ */
+export interface ConvergenceTrace {
+  iteration: number[];
+  fMinusBest: number[];
+  particles: number[];
+  /** Iterations where certificates were computed, and the worst relative gap there. */
+  gapIteration: number[];
+  relativeGap: number[];
+}
+
 export interface DetectSummary {
   runId: number;
   imageId: number;
   frame: number;
+  /** The region of interest solved, or null for the whole frame. */
+  region: Region | null;
   status: DetectStatus;
   sources: SourceRow[];
   lambda: number;
@@ -126,9 +171,20 @@ export interface DetectSummary {
   iterations: number;
   relativeGap: number;
   elapsedMs: number;
+  convergence: ConvergenceTrace;
 }
 
-/** Progress of a running detection, at most a few times a second. */
+/** Live particles, in image pixels, as parallel arrays (positions and weights). */
+export interface ParticleSnapshot {
+  x: number[];
+  y: number[];
+  a: number[];
+}
+
+/**
+ * Progress of a running detection, at most a few times a second (≤ 20). Tiles run in parallel:
+ * the aggregate fields combine the latest report of every tile.
+ */
 export interface DetectProgress {
   runId: number;
   /** Tile reported (0-based) and the number of tiles of the frame (tiles run in parallel). */
@@ -136,13 +192,59 @@ export interface DetectProgress {
   tiles: number;
   /** Tiles that have reported progress so far. */
   tilesStarted: number;
-  /** Latest solver iteration of the tile reported. */
+  /** Largest solver iteration reached by any tile. */
   iteration: number;
+  /** Live particles over all tiles (each tile's latest count). */
   particles: number;
+  /** Worst (largest) latest relative duality gap over the tiles, null before any certificate. */
   relativeGap: number | null;
+  /** Objective F summed over the tiles that have reported (each tile's latest). */
+  objective: number;
+  /** Each tile's latest F, null for tiles that have not reported yet. */
+  tileObjectives: (number | null)[];
+  /** The live particles of every tile (the heaviest, at most a few thousand), for the overlay. */
+  snapshot: ParticleSnapshot | null;
 }
 
-export type CatalogueFormat = 'csv' | 'ds9';
+export type CatalogueFormat = 'csv' | 'ds9' | 'thunderstorm' | 'fits';
+
+/** Options of a catalogue export. */
+export interface ExportOptions {
+  /**
+   * Camera pixel size in the sample plane, nm: ThunderSTORM coordinates are in nm. Default: the
+   * pixel size the image file gives; a ThunderSTORM export without either is refused.
+   */
+  pixelSizeNm?: number;
+}
+
+/** The sample images that ship with the app (resources/samples), named by id, never by path. */
+export type SampleId = 'star-field' | 'smlm-stack';
+
+export interface SampleInfo {
+  id: SampleId;
+  title: string;
+  description: string;
+  /** Settings that suit the sample (it was simulated with them). */
+  psf: PsfSetting;
+  camera: CameraSetting;
+}
+
+export const SAMPLES: readonly SampleInfo[] = [
+  {
+    id: 'star-field',
+    title: 'Star field',
+    description: '256×256 FITS, 120 stars, Gaussian PSF σ 1.5 px',
+    psf: { kind: 'gaussian', sigma: 1.5 },
+    camera: { gain: 1, offset: 0, readNoise: 5 },
+  },
+  {
+    id: 'smlm-stack',
+    title: 'SMLM stack',
+    description: '40 frames of 64×64 TIFF, single fluorophores, Gaussian PSF σ 1.1 px',
+    psf: { kind: 'gaussian', sigma: 1.1 },
+    camera: { gain: 1, offset: 100, readNoise: 1.5 },
+  },
+];
 
 export type IpcErrorCode =
   | 'invalid-argument'
@@ -156,6 +258,7 @@ export type IpcErrorCode =
   | 'invalid-image'
   | 'invalid-psf'
   | 'worker-failed'
+  | 'not-available'
   | 'internal';
 
 export interface IpcError {
@@ -176,15 +279,22 @@ export interface InvokeMap {
   'file:recent': { args: []; result: string[] };
   /** Open a file of the recent list (any other path is refused). */
   'file:openRecent': { args: [path: string]; result: ImageInfo };
+  /** Open one of the sample images that ship with the app. */
+  'file:openSample': { args: [id: SampleId]; result: ImageInfo };
   'image:frame': { args: [imageId: number, frame: number]; result: FrameData };
   /** Run a detection; resolves when it ends (status 'cancelled' after detect:cancel). */
   'detect:start': { args: [request: DetectRequest]; result: DetectSummary };
   /** Ask the running detection to stop; false when none runs. */
   'detect:cancel': { args: []; result: boolean };
+  /** The noise-based λ of a frame (λ auto with factor 1). */
+  'detect:autoLambda': { args: [request: AutoLambdaRequest]; result: number };
   'settings:get': { args: []; result: Settings };
   'settings:set': { args: [patch: SettingsPatch]; result: Settings };
-  /** Save the latest catalogue through the save dialog; the path written, or null when cancelled. */
-  'catalogue:export': { args: [format: CatalogueFormat]; result: string | null };
+  /**
+   * Save the latest catalogue through the save dialog; the path written, or null when cancelled.
+   * The options may be left out.
+   */
+  'catalogue:export': { args: [format: CatalogueFormat, options?: ExportOptions]; result: string | null };
 }
 
 /** Events: main → renderer. */
@@ -209,9 +319,11 @@ export const RENDERER_CHANNELS = [
   'file:open',
   'file:recent',
   'file:openRecent',
+  'file:openSample',
   'image:frame',
   'detect:start',
   'detect:cancel',
+  'detect:autoLambda',
   'settings:get',
   'settings:set',
   'catalogue:export',

@@ -76,6 +76,34 @@ describe('handler table', () => {
     expect(csv.length).toBe(summary.sources.length + 1);
   });
 
+  it('opens the samples by id from the samples folder, and says when there is none', async () => {
+    const withSamples = createHandlers({ session: new Session({ pool }), settings: new SettingsStore(join(dir, 'u4')), host, threads: 1, samplesDir: resolve(ROOT, 'resources/samples') });
+    const stack = await invokeHandler(withSamples, 'file:openSample', ['smlm-stack']);
+    expect(stack).toMatchObject({ name: 'smlm-stack.tif', format: 'tiff', width: 64, height: 64, frames: 40, sample: 'smlm-stack' });
+    await expect(invokeHandler(withSamples, 'file:openSample', ['/etc/passwd'])).rejects.toMatchObject({ code: 'invalid-argument' });
+    const without = createHandlers({ session: new Session({ pool }), settings: new SettingsStore(join(dir, 'u5')), host, threads: 1 });
+    await expect(invokeHandler(without, 'file:openSample', ['star-field'])).rejects.toMatchObject({ code: 'not-available' });
+  });
+
+  it('exports every catalogue format through the host, with export options', async () => {
+    const table = createHandlers({ session: new Session({ pool }), settings: new SettingsStore(join(dir, 'u6')), host, threads: 1 });
+    const info = await invokeHandler(table, 'file:drop', [image]);
+    const lambda = await invokeHandler(table, 'detect:autoLambda', [{ imageId: info.imageId, frame: 0, psf: { kind: 'gaussian', sigma: 1.5 }, camera: { gain: null, offset: 0, readNoise: null } }]);
+    expect(lambda).toBeGreaterThan(0);
+    const summary = await invokeHandler(table, 'detect:start', [
+      { imageId: info.imageId, frame: 0, psf: { kind: 'gaussian', sigma: 1.5 }, lambda: { mode: 'auto', factor: 1 }, background: 'constant', camera: { gain: null, offset: 0, readNoise: null } },
+    ]);
+    expect(summary.lambda).toBeCloseTo(lambda, 9);
+    answers.save = join(dir, 'out.fits');
+    expect(await invokeHandler(table, 'catalogue:export', ['fits'])).toBe(answers.save);
+    expect(readFileSync(answers.save).subarray(0, 9).toString('latin1')).toBe('SIMPLE  =');
+    answers.save = join(dir, 'out.ts.csv');
+    await expect(invokeHandler(table, 'catalogue:export', ['thunderstorm'])).rejects.toMatchObject({ code: 'invalid-option' });
+    expect(await invokeHandler(table, 'catalogue:export', ['thunderstorm', { pixelSizeNm: 100 }])).toBe(answers.save);
+    expect(readFileSync(answers.save, 'utf8').split('\n')[0]).toMatch(/^"id","frame","x \[nm\]"/);
+    await expect(invokeHandler(table, 'catalogue:export', ['csv', {}, 1])).rejects.toMatchObject({ code: 'invalid-argument' });
+  });
+
   it('refuses bad arguments and paths outside the recent list', async () => {
     const table = createHandlers({ session: new Session({ pool }), settings: new SettingsStore(join(dir, 'u2')), host, threads: 1 });
     await expect(invokeHandler(table, 'image:frame', [1])).rejects.toMatchObject({ code: 'invalid-argument' });

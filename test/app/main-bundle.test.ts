@@ -42,7 +42,21 @@ afterAll(() => {
 
 describe('bundled main process', () => {
   it('registers exactly the invoke channels of the shared map', () => {
-    expect(out.channels).toEqual(['app:info', 'catalogue:export', 'detect:cancel', 'detect:start', 'file:drop', 'file:open', 'file:openRecent', 'file:recent', 'image:frame', 'settings:get', 'settings:set']);
+    expect(out.channels).toEqual([
+      'app:info',
+      'catalogue:export',
+      'detect:autoLambda',
+      'detect:cancel',
+      'detect:start',
+      'file:drop',
+      'file:open',
+      'file:openRecent',
+      'file:openSample',
+      'file:recent',
+      'image:frame',
+      'settings:get',
+      'settings:set',
+    ]);
   });
 
   it('opens the window sandboxed and isolated, with the CommonJS preload', () => {
@@ -66,6 +80,23 @@ describe('bundled main process', () => {
     expect(out.exportBefore.error.code).toBe('no-catalogue');
     expect(out.export).toEqual({ ok: true, value: join(dir, 'out.csv') });
     expect(out.csvHeader).toBe('id,frame,x,y,flux,x_err,y_err,flux_err,snr');
+    expect(out.exportFits).toEqual({ ok: true, value: join(dir, 'out.csv.fits') });
+    expect(out.fitsStart).toMatch(/^SIMPLE  = +T/);
+    // field.fits has no pixel size: ThunderSTORM needs one from the user.
+    expect(out.thunderNoPixel.error.code).toBe('invalid-option');
+    expect(out.thunder.ok).toBe(true);
+    expect(out.thunderHeader).toBe('"id","frame","x [nm]","y [nm]","sigma [nm]","intensity [photon]","offset [photon]","bkgstd [photon]","uncertainty [nm]"');
+    expect(out.badExport.error).toEqual({ code: 'invalid-argument', message: 'options.path: is not a known field' });
+  });
+
+  it('solves a region of interest with the whole frame\'s automatic λ', () => {
+    expect(out.autoLambda.ok).toBe(true);
+    expect(out.roi).toEqual({ ok: true, region: { x: 0, y: 0, width: 32, height: 32 }, lambda: out.autoLambda.value, inside: true });
+  });
+
+  it('opens the samples that ship in resources/samples by id only', () => {
+    expect(out.sample.value).toMatchObject({ name: 'star-field.fits', width: 256, height: 256, sample: 'star-field' });
+    expect(out.badSample.error.code).toBe('invalid-argument');
   });
 
   it('validates every argument and refuses strangers, and keeps running after errors', () => {
@@ -89,7 +120,18 @@ describe('bundled main process', () => {
   });
 
   it('has the File and Help menus', () => {
-    expect(out.menu.File).toEqual(['Open…', 'Open Recent', 'separator', 'Export catalogue as CSV…', 'Export catalogue as DS9 regions…', 'separator', 'Quit']);
+    expect(out.menu.File).toEqual([
+      'Open…',
+      'Open Recent',
+      'Open Sample',
+      'separator',
+      'Export catalogue as CSV…',
+      'Export catalogue as DS9 regions…',
+      'Export catalogue as ThunderSTORM CSV…',
+      'Export catalogue as FITS table…',
+      'separator',
+      'Quit',
+    ]);
     expect(out.menu.help).toEqual(['About CPGD Sources']);
   });
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectOptions, frameStats, Session, Throttle } from '../../src-main/app/session.js';
+import { clipRegion, convergenceTrace, detectOptions, frameStats, mergeSnapshots, Session, thinned, Throttle } from '../../src-main/app/session.js';
 import { AppError } from '../../src-main/app/validate.js';
 import { writeFitsImage } from '../../src-main/core/formats/fits.js';
 import { buildPsf } from '../../src-main/core/psf/spec.js';
@@ -63,6 +63,42 @@ describe('helpers', () => {
   });
 });
 
+describe('convergence and progress helpers', () => {
+  it('sums F − F_best over tiles (a stopped tile keeps its last value) and takes the worst gap', () => {
+    const a = { history: [10, 4, 2, 1], particleHistory: [50, 20, 8, 5], certificates: [{ iteration: 0, gap: 9, relativeGap: 0.9, minV: -1 }, { iteration: 2, gap: 0.1, relativeGap: 0.05, minV: 0 }] };
+    const b = { history: [7, 3], particleHistory: [30, 3], certificates: [{ iteration: 1, gap: 1, relativeGap: 0.3, minV: 0 }] };
+    const t = convergenceTrace([a, b]);
+    expect(t.iteration).toEqual([0, 1, 2, 3]);
+    // Tile a: F − 1 = 9, 3, 1, 0; tile b: F − 3 = 4, 0, then stays 0.
+    expect(t.fMinusBest).toEqual([13, 3, 1, 0]);
+    expect(t.particles).toEqual([80, 23, 11, 8]);
+    expect(t.gapIteration).toEqual([0, 1, 2]);
+    // At 2: a's latest is 0.05, b's latest (from iteration 1) 0.3.
+    expect(t.relativeGap).toEqual([0.9, 0.9, 0.3]);
+  });
+
+  it('thins long histories to about 1000 points, keeping the first and the last', () => {
+    const n = 5003;
+    const h = Array.from({ length: n }, (_, i) => 1 + 1 / (i + 1));
+    const t = convergenceTrace([{ history: h, particleHistory: h.map(() => 1), certificates: [] }]);
+    expect(t.iteration.length).toBeLessThanOrEqual(1001);
+    expect(t.iteration[0]).toBe(0);
+    expect(t.iteration.at(-1)).toBe(n - 1);
+    expect(thinned(3, 1000)).toEqual([0, 1, 2]);
+    expect(thinned(0, 10)).toEqual([]);
+  });
+
+  it('merges tile snapshots, keeps the heaviest and shifts them by the region offset', () => {
+    const m = mergeSnapshots([{ x: [1, 2], y: [1, 2], a: [5, -9] }, { x: [3], y: [3], a: [1] }], 2, { x: 10, y: 20 });
+    expect(m).toEqual({ x: [12, 11], y: [22, 21], a: [-9, 5] });
+  });
+
+  it('clips a region to the image and refuses one outside it', () => {
+    expect(clipRegion({ x: 90, y: 70, width: 32, height: 32 }, 100, 80)).toEqual({ x: 90, y: 70, width: 10, height: 10 });
+    expect(() => clipRegion({ x: 96, y: 0, width: 32, height: 32 }, 100, 80)).toThrow(/not inside/);
+  });
+});
+
 describe('Session', () => {
   it('opens a FITS file, serves frames and detects sources with progress', async () => {
     const s = new Session({ pool, progressIntervalMs: 0 });
@@ -85,7 +121,7 @@ describe('Session', () => {
     expect(progress.every((p) => p.runId === r.runId)).toBe(true);
     const csv = s.exportCatalogue('csv');
     expect(csv.suggestedName).toBe('field.csv');
-    expect(csv.text.split('\n')[0]).toBe('id,frame,x,y,flux,x_err,y_err,flux_err,snr');
+    expect((csv.data as string).split('\n')[0]).toBe('id,frame,x,y,flux,x_err,y_err,flux_err,snr');
     expect(s.exportCatalogue('ds9').suggestedName).toBe('field.reg');
   });
 
@@ -119,5 +155,90 @@ describe('Session', () => {
     const info = await s.open(fitsPath);
     await expect(s.detect({ ...request(info.imageId), psf: { kind: 'moffat', fwhm: 3, beta: 0.5 } })).rejects.toMatchObject({ code: expect.stringMatching(/invalid-(psf|option)/) });
     expect(s.busy).toBe(false);
+  });
+});
+
+describe('Session: live progress, regions, automatic λ and exports', () => {
+  it('progress carries the summed objective, each tile\'s F, the worst gap and the live particles in image pixels', async () => {
+    const s = new Session({ pool, progressIntervalMs: 0 });
+    const info = await s.open(fitsPath);
+    const progress: DetectProgress[] = [];
+    const r = await s.detect(request(info.imageId), (p) => progress.push(p));
+    expect(progress.length).toBeGreaterThan(2);
+    for (const p of progress) {
+      expect(p.tileObjectives.length).toBe(p.tiles);
+      const sum = p.tileObjectives.reduce<number>((a, f) => a + (f ?? 0), 0);
+      expect(p.objective).toBeCloseTo(sum, 6);
+      expect(p.snapshot).not.toBeNull();
+      // Every live particle, up to the caps (2000 per tile, 4000 in all).
+      expect(p.snapshot!.x.length).toBe(Math.min(p.particles, 2000 * p.tilesStarted, 4000));
+      // Particles may sit a little beyond the edge (a source half off the image), not further.
+      for (let i = 0; i < p.snapshot!.x.length; i++) {
+        expect(p.snapshot!.x[i]).toBeGreaterThan(-3);
+        expect(p.snapshot!.x[i]).toBeLessThan(W + 2);
+        expect(p.snapshot!.y[i]).toBeGreaterThan(-3);
+        expect(p.snapshot!.y[i]).toBeLessThan(H + 2);
+      }
+    }
+    // The objective decreases over the run (CPGD is a descent method) and the trace says the same.
+    expect(progress.at(-1)!.objective).toBeLessThan(progress[0]!.objective);
+    const t = r.convergence;
+    expect(t.iteration.at(-1)).toBe(r.iterations);
+    expect(t.fMinusBest.at(-1)).toBe(0);
+    expect(t.fMinusBest[0]).toBeGreaterThan(0);
+    expect(t.relativeGap.at(-1)).toBeCloseTo(r.relativeGap, 12);
+    expect(r.region).toBeNull();
+  });
+
+  it('sends at most one progress event per interval', async () => {
+    const s = new Session({ pool, progressIntervalMs: 50 });
+    const info = await s.open(fitsPath);
+    const times: number[] = [];
+    await s.detect({ ...request(info.imageId), lambda: { mode: 'auto', factor: 0.5 } }, () => times.push(performance.now()));
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(49);
+  });
+
+  it('solves a region of interest with the whole frame\'s λ, in image coordinates, without replacing the catalogue', async () => {
+    const s = new Session({ pool, progressIntervalMs: 0 });
+    const info = await s.open(fitsPath);
+    const full = await s.detect(request(info.imageId));
+    const auto = await s.autoLambda({ imageId: info.imageId, frame: 0, psf: { kind: 'gaussian', sigma: 1.5 }, camera: { gain: null, offset: 0, readNoise: null } });
+    expect(auto).toBeCloseTo(full.lambda, 9);
+    const region = { x: 40, y: 30, width: 40, height: 40 };
+    const roi = await s.detect({ ...request(info.imageId), region });
+    expect(roi.region).toEqual(region);
+    expect(roi.lambda).toBeCloseTo(full.lambda, 9);
+    // The sources well inside the region are those of the full run, at the same places.
+    const inner = full.sources.filter((q) => q.x > 44 && q.x < 76 && q.y > 34 && q.y < 66);
+    expect(inner.length).toBeGreaterThan(0);
+    for (const q of inner) {
+      const near = roi.sources.find((p) => Math.hypot(p.x - q.x, p.y - q.y) < 0.3);
+      expect(near, `source at (${q.x}, ${q.y})`).toBeDefined();
+    }
+    for (const p of roi.sources) expect(p.x >= 39.5 && p.x < 80.5 && p.y >= 29.5 && p.y < 70.5).toBe(true);
+    const csv = s.exportCatalogue('csv').data as string;
+    expect(csv.trim().split('\n').length).toBe(full.sources.length + 1);
+  });
+
+  it('exports ThunderSTORM CSV (pixel size required) and a FITS table', async () => {
+    const s = new Session({ pool, progressIntervalMs: 0 });
+    const info = await s.open(fitsPath);
+    const r = await s.detect(request(info.imageId));
+    expect(() => s.exportCatalogue('thunderstorm')).toThrow(/pixel size/);
+    const ts = s.exportCatalogue('thunderstorm', { pixelSizeNm: 160 });
+    expect(ts.suggestedName).toBe('field.thunderstorm.csv');
+    const lines = (ts.data as string).trim().split('\n');
+    expect(lines.length).toBe(r.sources.length + 1);
+    const first = lines[1]!.split(',').map(Number);
+    // x [nm] = (x + 0.5) · pixel size, from the corner of the first pixel.
+    expect(first[2]).toBeCloseTo((r.sources[0]!.x + 0.5) * 160, 1);
+    const fits = s.exportCatalogue('fits');
+    expect(fits.suggestedName).toBe('field.cat.fits');
+    expect(fits.data).toBeInstanceOf(Uint8Array);
+    const bytes = fits.data as Uint8Array;
+    expect(bytes.length % 2880).toBe(0);
+    const text = new TextDecoder('latin1').decode(bytes);
+    expect(text).toMatch(/XTENSION= 'BINTABLE'/);
+    expect(text).toMatch(new RegExp(`NAXIS2  = +${r.sources.length} `));
   });
 });

@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   AppError,
   checkArity,
+  checkAutoLambdaRequest,
   checkCamera,
   checkCatalogueFormat,
   checkDetectRequest,
+  checkExportOptions,
+  checkRegion,
+  checkSampleId,
   checkIndex,
   checkLambda,
   checkPathArgument,
@@ -76,12 +80,38 @@ describe('IPC argument validation', () => {
     expect(fieldOf(() => checkDetectRequest({ ...request, threads: 64 }))).toBe('request.threads');
   });
 
+  it('checks regions of interest (whole pixels, 8 to 512 per side, no extra keys)', () => {
+    const region = { x: 10, y: 20, width: 128, height: 64 };
+    expect(checkDetectRequest({ ...request, region })).toEqual({ ...request, region });
+    expect(checkRegion(region)).not.toBe(region);
+    expect(fieldOf(() => checkRegion({ ...region, width: 4 }))).toBe('region.width');
+    expect(fieldOf(() => checkRegion({ ...region, height: 4096 }))).toBe('region.height');
+    expect(fieldOf(() => checkRegion({ ...region, x: -1 }))).toBe('region.x');
+    expect(fieldOf(() => checkRegion({ ...region, y: 1.5 }))).toBe('region.y');
+    expect(fieldOf(() => checkRegion({ ...region, frame: 2 }))).toBe('region.frame');
+    expect(fieldOf(() => checkDetectRequest({ ...request, region: [0, 0, 8, 8] }))).toBe('request.region');
+  });
+
+  it('checks automatic-λ requests, export options and sample ids', () => {
+    const a = { imageId: 1, frame: 0, psf: { kind: 'moffat', fwhm: 3, beta: 2.5 }, camera };
+    expect(checkAutoLambdaRequest(a)).toEqual(a);
+    expect(fieldOf(() => checkAutoLambdaRequest({ ...a, lambda: 1 }))).toBe('request.lambda');
+    expect(checkExportOptions(undefined)).toEqual({});
+    expect(checkExportOptions({ pixelSizeNm: 107 })).toEqual({ pixelSizeNm: 107 });
+    expect(fieldOf(() => checkExportOptions({ pixelSizeNm: 0 }))).toBe('options.pixelSizeNm');
+    expect(fieldOf(() => checkExportOptions({ path: '/tmp/x.csv' }))).toBe('options.path');
+    expect(checkSampleId('star-field')).toBe('star-field');
+    expect(checkSampleId('smlm-stack')).toBe('smlm-stack');
+    expect(fieldOf(() => checkSampleId('../star-field.fits'))).toBe('sample');
+    expect(fieldOf(() => checkSampleId({ id: 'star-field' }))).toBe('sample');
+  });
+
   it('checks settings patches, formats, paths and arity', () => {
     expect(checkSettingsPatch({})).toEqual({});
     expect(checkSettingsPatch({ background: 'plane' })).toEqual({ background: 'plane' });
     expect(fieldOf(() => checkSettingsPatch({ window: { width: 1 } }))).toBe('patch.window');
-    expect(checkCatalogueFormat('ds9')).toBe('ds9');
-    expect(fieldOf(() => checkCatalogueFormat('fits'))).toBe('format');
+    for (const f of ['csv', 'ds9', 'thunderstorm', 'fits']) expect(checkCatalogueFormat(f)).toBe(f);
+    expect(fieldOf(() => checkCatalogueFormat('xml'))).toBe('format');
     expect(checkPathArgument('/data/a.fits')).toBe('/data/a.fits');
     expect(fieldOf(() => checkPathArgument(''))).toBe('path');
     expect(fieldOf(() => checkPathArgument('a\0b'))).toBe('path');
@@ -89,6 +119,9 @@ describe('IPC argument validation', () => {
     expect(fieldOf(() => checkPathArgument('relative/a.fits'))).toBe('path');
     expect(() => checkArity([1], 1, 'x')).not.toThrow();
     expect(fieldOf(() => checkArity([1, 2], 1, 'file:openRecent'))).toBe('file:openRecent');
+    expect(() => checkArity(['csv', {}], 1, 'catalogue:export', 1)).not.toThrow();
+    expect(fieldOf(() => checkArity(['csv', {}, 3], 1, 'catalogue:export', 1))).toBe('catalogue:export');
+    expect(fieldOf(() => checkArity([], 1, 'catalogue:export', 1))).toBe('catalogue:export');
   });
 });
 
