@@ -11,7 +11,10 @@ import { InvalidOptionError } from '../core/errors.js';
 import { writeFitsTable } from '../core/formats/fits.js';
 import { formatPsfSpec, parsePsfSpec } from '../core/psf/spec.js';
 import type { BackgroundKind } from '../core/solver/background.js';
-import { validateNoiseOptions, type NoiseOptions } from '../core/solver/noise.js';
+import { validateNoiseOptions } from '../core/solver/noise.js';
+import { cameraFromOmeXml, cameraNoiseOptions, sourcesInPhotons, validateCamera, type CameraSettings } from '../core/camera.js';
+import { filterLocalisations, isActiveFilter, validateLocalisationFilter, type LocalisationFilter } from '../core/catalog/filter.js';
+import type { ImageSource } from '../core/image.js';
 import { VERSION } from '../core/version.js';
 import { DetectPool } from '../jobs/pool.js';
 import { detectFramesParallel, type ParallelDetectOptions } from '../jobs/parallel.js';
@@ -60,14 +63,26 @@ export const DETECT: CommandSpec = {
       default: 'auto',
       help: 'Background model fitted with the sources: none, a constant, a plane, a cubic surface, or auto (chosen by BIC).',
     },
-    { name: 'gain', value: 'G', default: 'estimated from the sky noise', help: 'Camera gain, ADU per photon (> 0). With it, fluxes are in photons.' },
-    { name: 'offset', value: 'O', default: '0', help: 'Camera offset (bias), ADU.' },
+    { name: 'gain', value: 'G', default: 'estimated from the sky noise', help: 'Camera gain, ADU per photon (> 0). With it (or --e-per-adu), fluxes are in photons. Not with --e-per-adu/--em-gain.' },
+    { name: 'offset', value: 'O', default: 'the OME-TIFF detector offset when the file gives one, else 0', help: 'Camera offset (bias), ADU: the base level of a pixel that sees no light.' },
     { name: 'read-noise', value: 'R', default: 'folded into the measured sky noise', help: 'Read noise, ADU rms (≥ 0).' },
     {
+      name: 'e-per-adu',
+      value: 'X',
+      default: 'none (use --gain, or fluxes stay in ADU)',
+      help: 'Camera conversion factor, photoelectrons per ADU (> 0), as on the camera sheet and in ThunderSTORM\'s camera setup: ADU per photon is then em-gain / X. With it, fluxes are in photons.',
+    },
+    {
+      name: 'em-gain',
+      value: 'G',
+      default: 'the OME-TIFF AmplificationGain of an EMCCD detector when the file gives one, else 1 (no EM)',
+      help: 'EM gain of an EMCCD (≥ 1; needs --e-per-adu). Above 1 the noise model doubles the shot-noise variance (excess noise factor F² = 2), so weights and uncertainties stay right.',
+    },
+    {
       name: 'frames',
-      value: 'all|N|A-B',
+      value: 'all|N|A-B|A:B',
       default: 'all',
-      help: 'Frames of a stack to process: all, frame N, or frames A to B inclusive; 0-based, as in the frame column.',
+      help: 'Frames of a stack to process: all, frame N, or frames A to B inclusive (A-B or A:B; A- or A: to the last frame); 0-based, as in the frame column.',
     },
     { name: 'hdu', value: 'N|NAME', default: 'the first HDU holding an image of 2 or more axes', help: 'FITS HDU to read: 0-based index or EXTNAME.' },
     { name: 'max-iter', value: 'N', default: '2000', help: 'Iteration cap of the solver per tile (whole number ≥ 1).' },
@@ -83,10 +98,14 @@ export const DETECT: CommandSpec = {
     {
       name: 'pixel-size',
       value: 'NM',
-      default: 'none (required by --format thunderstorm, refused with the other formats)',
-      help: 'Camera pixel size in the sample plane, nanometres (> 0): the scale of the ThunderSTORM nm columns.',
+      default: 'the OME-TIFF PhysicalSizeX (or ImageJ calibration) when the file gives it, else none',
+      help: 'Camera pixel size in the sample plane, nanometres (> 0). Required by --format thunderstorm. With it, the CSV gets the columns background,x_nm,y_nm,uncertainty_nm after the others (nm from the corner of the first pixel, x_nm = (x + 0.5) · NM as ThunderSTORM; uncertainty_nm = √((x_err² + y_err²)/2) · NM).',
     },
     { name: 'min-snr', value: 'S', default: '0 (keep every source)', help: 'Drop sources whose signal-to-noise ratio flux/flux_err is below S (≥ 0).' },
+    { name: 'min-photons', value: 'N', default: 'none', help: 'Drop sources with a flux below N (photons with --gain or --e-per-adu, else ADU).' },
+    { name: 'max-photons', value: 'N', default: 'none', help: 'Drop sources with a flux above N (e.g. molecules on top of each other).' },
+    { name: 'max-uncertainty', value: 'NM', default: 'none', help: 'Drop sources whose position uncertainty √((x_err² + y_err²)/2) exceeds NM nanometres (> 0; needs the pixel size).' },
+    { name: 'progress', help: 'Show progress on standard error even when it is not a terminal (one line a second). On a terminal it is shown anyway.' },
     { name: 'quiet', short: 'q', help: 'No progress and no summary on standard error (errors are still reported).' },
   ],
   notes: [
@@ -100,7 +119,8 @@ interface DetectPlan {
   psfText: string;
   lambda: ReturnType<typeof parseLambda>;
   background: BackgroundKind | 'auto';
-  noise: NoiseOptions;
+  /** The camera as given on the command line (the file may fill in more once read). */
+  camera: CameraSettings;
   frames: ReturnType<typeof parseFrames>;
   framesText: string;
   hdu: number | string | undefined;
@@ -108,9 +128,10 @@ interface DetectPlan {
   threads: number | undefined;
   out: string | undefined;
   format: CatalogFormat;
-  pixelSizeNm: number | undefined;
   minSnr: number;
+  filter: LocalisationFilter;
   quiet: boolean;
+  progress: boolean;
 }
 
 function plan(argv: readonly string[]): DetectPlan | null {
@@ -125,12 +146,17 @@ function plan(argv: readonly string[]): DetectPlan | null {
   if (!(BACKGROUNDS as readonly string[]).includes(background)) {
     throw new InvalidOptionError('--background', v.get('background'), `must be one of ${BACKGROUNDS.join(', ')}`);
   }
-  const noise = validateNoiseOptions({
-    gain: num('gain', { above: 0, unit: 'ADU per photon' }),
-    offset: num('offset', { unit: 'ADU' }),
-    readNoise: num('read-noise', { min: 0, unit: 'ADU' }),
-  });
-  for (const k of Object.keys(noise) as (keyof NoiseOptions)[]) if (noise[k] === undefined) delete noise[k];
+  const camera: CameraSettings = {};
+  const setCamera = <K extends keyof CameraSettings>(key: K, value: CameraSettings[K] | undefined) => {
+    if (value !== undefined) camera[key] = value;
+  };
+  setCamera('gain', num('gain', { above: 0, unit: 'ADU per photon' }));
+  setCamera('offset', num('offset', { unit: 'ADU' }));
+  setCamera('readNoise', num('read-noise', { min: 0, unit: 'ADU' }));
+  setCamera('electronsPerAdu', num('e-per-adu', { above: 0, unit: 'photoelectrons per ADU' }));
+  setCamera('emGain', num('em-gain', { min: 1 }));
+  setCamera('pixelSizeNm', num('pixel-size', { above: 0, unit: 'nm' }));
+  validateCamera(camera); // contradictions now, before the file is read
 
   const out = v.get('out');
   const given = v.get('format')?.trim().toLowerCase();
@@ -148,19 +174,21 @@ function plan(argv: readonly string[]): DetectPlan | null {
     }
     if (given === undefined && implied) format = implied;
   }
-  const pixelSizeNm = num('pixel-size', { above: 0, unit: 'nm' });
-  if (format === 'thunderstorm' && pixelSizeNm === undefined) {
-    throw new UsageError('--pixel-size: missing, --pixel-size NM (camera pixel size in nm) is required by --format thunderstorm (see cpgd detect --help)');
-  }
-  if (format !== 'thunderstorm' && pixelSizeNm !== undefined) {
-    throw new InvalidOptionError('--pixel-size', v.get('pixel-size'), `is only used by --format thunderstorm (the format here is ${format})`);
-  }
+  const filter: LocalisationFilter = {};
+  const setFilter = <K extends keyof LocalisationFilter>(key: K, value: LocalisationFilter[K] | undefined) => {
+    if (value !== undefined) filter[key] = value;
+  };
+  setFilter('minPhotons', num('min-photons', {}));
+  setFilter('maxPhotons', num('max-photons', {}));
+  setFilter('maxUncertaintyNm', num('max-uncertainty', { above: 0, unit: 'nm' }));
+  // The pixel size may still come from the file: checked against the filter once it is read.
+  validateLocalisationFilter({ ...filter, pixelSizeNm: filter.maxUncertaintyNm !== undefined ? 1 : undefined });
   return {
     image: args.positionals[0],
     psfText,
     lambda: parseLambda(v.get('lambda') ?? 'auto'),
     background: background as BackgroundKind | 'auto',
-    noise,
+    camera,
     frames: parseFrames(v.get('frames') ?? 'all'),
     framesText: v.get('frames') ?? 'all',
     hdu: parseHdu(v.get('hdu')),
@@ -168,9 +196,10 @@ function plan(argv: readonly string[]): DetectPlan | null {
     threads: num('threads', { integer: true, min: 1 }),
     out,
     format,
-    pixelSizeNm,
     minSnr: num('min-snr', { min: 0 }) ?? 0,
+    filter,
     quiet: v.has('quiet'),
+    progress: v.has('progress'),
   };
 }
 
@@ -217,6 +246,53 @@ function ds9Catalog(sources: readonly Source[], wcs: Wcs | null, report: Reporte
   return formatDs9Regions(sources);
 }
 
+/**
+ * The camera: the command line, completed by what the file says (pixel size from OME-TIFF
+ * PhysicalSizeX/Y or an ImageJ calibration; offset and EMCCD EM gain from OME-XML detector
+ * fields). Values given on the command line always win. Returns the notes to print.
+ */
+function completeCamera(given: CameraSettings, source: ImageSource): { settings: CameraSettings; notes: string[] } {
+  const settings = { ...given };
+  const notes: string[] = [];
+  if (settings.pixelSizeNm === undefined && source.pixelSizeNm) {
+    const { x, y } = source.pixelSizeNm;
+    settings.pixelSizeNm = x;
+    notes.push(`pixel size ${short(x)} nm from the file${Math.abs(x - y) > 1e-6 * x ? ` (x; the file says ${short(y)} nm along y, positions in nm use x)` : ''}`);
+  }
+  const description = source.header.find((c) => c.key === 'ImageDescription')?.value;
+  if (typeof description === 'string') {
+    const ome = cameraFromOmeXml(description);
+    if (settings.offset === undefined && ome.offset !== undefined) {
+      settings.offset = ome.offset;
+      notes.push(`offset ${short(ome.offset)} ADU from the OME detector`);
+    }
+    if (settings.emGain === undefined && ome.emGain !== undefined && settings.electronsPerAdu !== undefined) {
+      settings.emGain = ome.emGain;
+      notes.push(`EM gain ${short(ome.emGain)} from the OME detector`);
+    }
+  }
+  return { settings, notes };
+}
+
+/** One progress line of a stack: frames done, localisations, rate and time left. */
+export function stackProgressLine(done: number, total: number, localisations: number, elapsedMs: number): string {
+  const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+  const head = `frames ${done}/${total} (${pct}%) · ${localisations} localisation${localisations === 1 ? '' : 's'}`;
+  if (done === 0 || elapsedMs <= 0) return `${head} · starting`;
+  const rate = (1000 * done) / elapsedMs;
+  const left = ((total - done) / rate) * 1000;
+  return `${head} · ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)} frames/s · ${clock(left)} left`;
+}
+
+/** m:ss or h:mm:ss. */
+function clock(ms: number): string {
+  const t = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = String(t % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
 export async function runDetect(argv: readonly string[], ctx: CliContext): Promise<number> {
   const p = plan(argv);
   if (!p) {
@@ -232,35 +308,53 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
   // solve, so a broken WCS is reported at once).
   const wcs = celestialWcs(source.header, { name: p.image });
   const frames = resolveFrames(p.frames, source.frames, p.image, p.framesText);
+  const { settings, notes } = completeCamera(p.camera, source);
+  const camera = validateCamera(settings);
+  const pixelSizeNm = camera.pixelSizeNm;
+  if (p.format === 'thunderstorm' && pixelSizeNm === undefined) {
+    throw new UsageError(`--pixel-size: missing, --pixel-size NM (camera pixel size in nm) is required by --format thunderstorm, and ${p.image} does not give it (see cpgd detect --help)`);
+  }
+  const filter = validateLocalisationFilter({ ...p.filter, pixelSizeNm });
   const psf = await loadPsf(p.psfText, source.width, source.height);
   if (p.out !== undefined) checkOutputPath(p.out, '--out', [p.image, ...(psf.spec.kind === 'file' ? [psf.spec.path] : [])]);
 
+  const noise = validateNoiseOptions(cameraNoiseOptions(camera));
   const options: ParallelDetectOptions = {
     psfSpec: psf.spec,
     lambda: p.lambda,
     background: p.background,
-    noise: p.noise,
+    noise,
     minSnr: p.minSnr,
   };
   if (psf.image) options.psfImage = psf.image;
   if (p.maxIter !== undefined) options.cpgd = { maxIter: p.maxIter };
 
-  const report = new Reporter(ctx.stderr, p.quiet);
+  const showProgress = !p.quiet && (ctx.stderr.isTTY === true || p.progress);
+  const report = new Reporter(ctx.stderr, !showProgress, 1000);
+  const summary = new Reporter(ctx.stderr, p.quiet);
+  if (notes.length > 0) summary.line(`cpgd detect: ${notes.join('; ')}`);
   const t0 = performance.now();
   let done = 0;
+  let localisations = 0;
+  const stack = frames.length > 1;
   const pool = new DetectPool({ threads: p.threads ?? availableParallelism() });
   let result;
   try {
+    if (stack) report.status(stackProgressLine(0, frames.length, 0, 0), true);
     result = await detectFramesParallel(source, frames, options, pool, {
       signal: ctx.signal,
-      onProgress: (q) => {
-        const gap = q.relativeGap === null ? '' : ` · gap ${short(q.relativeGap)}`;
-        const tile = q.tiles > 1 ? ` · tile ${q.tile + 1}/${q.tiles}` : '';
-        report.status(`frame ${q.frame} (${done}/${frames.length} done)${tile} · iteration ${q.iteration}${gap} · ${q.particles} particles`);
-      },
+      onProgress: stack
+        ? undefined
+        : (q) => {
+            const gap = q.relativeGap === null ? '' : ` · gap ${short(q.relativeGap)}`;
+            const tile = q.tiles > 1 ? ` · tile ${q.tile + 1}/${q.tiles}` : '';
+            report.status(`frame ${q.frame}${tile} · iteration ${q.iteration}${gap} · ${q.particles} particles`);
+          },
       onFrame: (_, r) => {
-        if (r.status !== 'cancelled') done++;
-        report.status(`${done}/${frames.length} frame${frames.length === 1 ? '' : 's'} done`);
+        if (r.status === 'cancelled') return;
+        done++;
+        localisations += r.sources.length;
+        if (stack) report.status(stackProgressLine(done, frames.length, localisations, performance.now() - t0), done === frames.length);
       },
     });
   } finally {
@@ -272,30 +366,36 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
     ctx.stderr.write(`cpgd detect: cancelled after ${done}/${frames.length} frames (${seconds(ms)}); nothing written\n`);
     return EXIT_RUNTIME;
   }
+  report.clear();
 
   const lambdas = result.frames.map((f) => f.lambda);
   const lo = Math.min(...lambdas);
   const hi = Math.max(...lambdas);
   const lambdaText = lo === hi ? short(lo) : `${short(lo)}–${short(hi)}`;
-  const photons = p.noise.gain !== undefined;
+  const photons = camera.aduPerPhoton !== undefined;
+  let sources = sourcesInPhotons(result.sources, camera);
+  const found = sources.length;
+  if (isActiveFilter(filter)) sources = filterLocalisations(sources, filter);
   let data: string | Uint8Array;
   if (wcs) {
-    for (const s of result.sources) [s.ra, s.dec] = wcs.pixelToWorld(s.x, s.y);
+    for (const s of sources) [s.ra, s.dec] = wcs.pixelToWorld(s.x, s.y);
   }
-  if (p.format === 'csv') data = formatCatalogCsv(result.sources, { wcs: wcs !== null });
-  else if (p.format === 'ds9') data = ds9Catalog(result.sources, wcs, report);
-  else if (p.format === 'thunderstorm') data = formatThunderstormCsv(result.sources, { pixelSizeNm: p.pixelSizeNm!, psfSigmaPx: psf.psf.sigma });
-  else data = fitsCatalog(result.sources, photons, { image: basename(p.image), psf: formatPsfSpec(psf.spec), lambda: lambdaText });
+  if (p.format === 'csv') data = formatCatalogCsv(sources, { wcs: wcs !== null, ...(pixelSizeNm !== undefined ? { pixelSizeNm } : {}) });
+  else if (p.format === 'ds9') data = ds9Catalog(sources, wcs, summary);
+  else if (p.format === 'thunderstorm') data = formatThunderstormCsv(sources, { pixelSizeNm: pixelSizeNm!, psfSigmaPx: psf.psf.sigma });
+  else data = fitsCatalog(sources, photons, { image: basename(p.image), psf: formatPsfSpec(psf.spec), lambda: lambdaText });
   if (p.out !== undefined) writeAtomic(p.out, data);
   else ctx.stdout.write(data);
 
   const gap = Math.max(0, ...result.frames.map((f) => f.relativeGap));
   const backgrounds = [...new Set(result.frames.map((f) => f.background))].join('/');
   const n = result.frames.length;
-  report.line(
-    `cpgd detect: ${n} frame${n === 1 ? '' : 's'}, ${result.sources.length} source${result.sources.length === 1 ? '' : 's'}, ` +
+  const kept = sources.length === found ? '' : ` (${found - sources.length} filtered out)`;
+  const rate = n > 1 ? `, ${short((1000 * n) / ms)} frames/s` : '';
+  summary.line(
+    `cpgd detect: ${n} frame${n === 1 ? '' : 's'}, ${sources.length} source${sources.length === 1 ? '' : 's'}${kept}, ` +
       `λ ${lambdaText}${typeof p.lambda === 'number' ? '' : ' (auto)'}, background ${backgrounds}, status ${result.status}, ` +
-      `relative gap ${short(gap)}, ${seconds(ms)}${p.out !== undefined ? ` → ${p.out}` : ''}`,
+      `relative gap ${short(gap)}, ${seconds(ms)}${rate}${p.out !== undefined ? ` → ${p.out}` : ''}`,
   );
   return EXIT_OK;
 }

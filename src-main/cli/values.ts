@@ -55,9 +55,9 @@ export function parseLambda(text: string): number | 'auto' | { auto: number } {
 }
 
 /** A frame selection before the frame count is known. */
-export type FrameSelection = { kind: 'all' } | { kind: 'range'; first: number; last: number };
+export type FrameSelection = { kind: 'all' } | { kind: 'range'; first: number; last: number } | { kind: 'from'; first: number };
 
-/** `all`, `N` or `A-B` (0-based, inclusive). */
+/** `all`, `N`, `A-B` or `A:B` (0-based, inclusive), `A-` or `A:` (to the last frame). */
 export function parseFrames(text: string): FrameSelection {
   const t = text.trim().toLowerCase();
   if (t === 'all') return { kind: 'all' };
@@ -67,8 +67,14 @@ export function parseFrames(text: string): FrameSelection {
     if (!Number.isSafeInteger(n)) throw new InvalidOptionError('--frames', text, 'frame index too large');
     return { kind: 'range', first: n, last: n };
   }
-  const range = /^(\d+)\s*-\s*(\d+)$/.exec(t);
-  if (!range) throw new InvalidOptionError('--frames', text, 'must be all, a 0-based frame index N, or a range A-B');
+  const from = /^(\d+)\s*[-:]$/.exec(t);
+  if (from) {
+    const a = Number(from[1]);
+    if (!Number.isSafeInteger(a)) throw new InvalidOptionError('--frames', text, 'frame index too large');
+    return { kind: 'from', first: a };
+  }
+  const range = /^(\d+)\s*[-:]\s*(\d+)$/.exec(t);
+  if (!range) throw new InvalidOptionError('--frames', text, 'must be all, a 0-based frame index N, a range A-B or A:B (inclusive), or A- (to the end)');
   const a = Number(range[1]);
   const b = Number(range[2]);
   if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b)) throw new InvalidOptionError('--frames', text, 'frame index too large');
@@ -79,6 +85,12 @@ export function parseFrames(text: string): FrameSelection {
 /** The 0-based frame indices a selection picks in a file of `frames` frames. */
 export function resolveFrames(sel: FrameSelection, frames: number, file: string, text: string): number[] {
   if (sel.kind === 'all') return Array.from({ length: frames }, (_, i) => i);
+  if (sel.kind === 'from') {
+    if (sel.first >= frames) {
+      throw new InvalidOptionError('--frames', text, `${file} has ${frames} frame${frames === 1 ? '' : 's'} (0 to ${frames - 1}), frame ${sel.first} does not exist`);
+    }
+    return Array.from({ length: frames - sel.first }, (_, i) => sel.first + i);
+  }
   if (sel.last >= frames) {
     const e = new InvalidOptionError(
       '--frames',

@@ -158,7 +158,7 @@ describe('cpgd detect', () => {
   it('Ctrl-C stops the solver: exit 1 and no output file', async () => {
     const s = cpgd('simulate', '--kind', 'stars', '--size', '96', '--count', '120', '--seed', '3', '--out', 'crowded.fits', '--truth', 'crowded.csv', '--quiet');
     expect(s.code).toBe(0);
-    const child = spawn(process.execPath, [BIN, 'detect', 'crowded.fits', '--psf', 'gaussian:1.5', '--lambda', 'auto:0.3', '--threads', '1', '--out', 'crowded-det.csv'], { cwd: dir });
+    const child = spawn(process.execPath, [BIN, 'detect', 'crowded.fits', '--psf', 'gaussian:1.5', '--lambda', 'auto:0.3', '--threads', '1', '--progress', '--out', 'crowded-det.csv'], { cwd: dir });
     let stderr = '';
     let sent = false;
     child.stderr.setEncoding('utf8');
@@ -317,11 +317,11 @@ describe('bad input: exit 2, one line on stderr naming the file or option, no ou
 
 describe('help and version', () => {
   const documented: Record<string, string[]> = {
-    detect: ['psf', 'lambda', 'background', 'gain', 'offset', 'read-noise', 'frames', 'hdu', 'max-iter', 'threads', 'out', 'format', 'pixel-size', 'min-snr', 'quiet', 'help'],
+    detect: ['psf', 'lambda', 'background', 'gain', 'offset', 'read-noise', 'e-per-adu', 'em-gain', 'frames', 'hdu', 'max-iter', 'threads', 'out', 'format', 'pixel-size', 'min-snr', 'min-photons', 'max-photons', 'max-uncertainty', 'progress', 'quiet', 'help'],
     simulate: ['kind', 'size', 'count', 'frames', 'psf', 'background', 'gain', 'offset', 'read-noise', 'seed', 'out', 'truth', 'quiet', 'help'],
     info: ['hdu', 'pixel', 'json', 'help'],
   };
-  const flags = new Set(['quiet', 'help', 'json']);
+  const flags = new Set(['quiet', 'help', 'json', 'progress']);
 
   for (const [command, options] of Object.entries(documented)) {
     it(`cpgd ${command} --help describes every option with its default (or says it is required)`, () => {
@@ -338,7 +338,7 @@ describe('help and version', () => {
       expect([...blocks.keys()].sort()).toEqual([...options].sort());
       for (const o of options) {
         if (flags.has(o)) continue;
-        expect(blocks.get(o), o).toMatch(/Default: |Required\./);
+        expect(blocks.get(o), o).toMatch(/Default:\s|Required\./);
       }
     });
   }

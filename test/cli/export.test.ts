@@ -80,12 +80,11 @@ describe('cpgd detect --format thunderstorm', () => {
     expect(existsSync(at('missing.csv'))).toBe(false);
   });
 
-  it('rejects a bad --pixel-size, and --pixel-size with another format, before any work', () => {
+  it('rejects a bad --pixel-size, and thunderstorm with a .reg output, before any work', () => {
     for (const args of [
       ['--format', 'thunderstorm', '--pixel-size', '0'],
       ['--format', 'thunderstorm', '--pixel-size', 'abc'],
-      ['--pixel-size', '100'],
-      ['--format', 'ds9', '--pixel-size', '100'],
+      ['--pixel-size', '-5'],
       ['--format', 'thunderstorm', '--pixel-size', '100', '--out', 'cat.reg'],
     ]) {
       const r = cpgd('detect', 'field.tif', '--psf', 'gaussian:1.5', ...args);

@@ -8,18 +8,26 @@
  * - flux, x_err, y_err, flux_err, snr: 7 significant digits, shortest form (e.g. `1234.568`,
  *   `0.0123`; exponent notation only below 1e-6 or from 1e21);
  * - ra, dec: degrees with 10 decimals (≤ 5e-11 deg = 0.2 µas, far below a pixel);
+ * - x_nm, y_nm: fixed 4 decimals (nm); background, uncertainty_nm: 7 significant digits;
  * - non-finite values (NaN, ±Infinity, e.g. an snr with zero error or ra/dec of a source off the
  *   WCS) are written `NaN`, never as an empty field.
  * The reader accepts both forms (and the `background` column when present), ignores other columns,
  * their order and letter case, a UTF-8 BOM, CRLF line ends, blank lines and `#` comment lines.
  */
 
-import { FormatError } from '../errors.js';
+import { pixelToNm, positionUncertaintyPx } from '../camera.js';
+import { FormatError, InvalidOptionError } from '../errors.js';
 import type { Source, TruthSource } from './types.js';
 
 export const CATALOG_COLUMNS = ['id', 'frame', 'x', 'y', 'flux', 'x_err', 'y_err', 'flux_err', 'snr'] as const;
 export const WCS_COLUMNS = ['ra', 'dec'] as const;
 export const TRUTH_COLUMNS = ['id', 'frame', 'x', 'y', 'flux'] as const;
+/**
+ * Localisation (SMLM) columns, after the others when a pixel size is known: `background` (per
+ * pixel, flux units), `x_nm`, `y_nm` (nm from the corner of the first pixel, (x + 0.5) · pixel
+ * size, as ThunderSTORM) and `uncertainty_nm` (√((x_err² + y_err²)/2) · pixel size).
+ */
+export const NM_COLUMNS = ['background', 'x_nm', 'y_nm', 'uncertainty_nm'] as const;
 
 function fixed(v: number, decimals: number): string {
   if (!Number.isFinite(v)) return 'NaN';
@@ -40,16 +48,28 @@ function int(v: number): string {
 export interface CatalogCsvOptions {
   /** Add `ra,dec` columns (degrees); sources without them get `NaN`. Default false. */
   wcs?: boolean;
+  /**
+   * Camera pixel size, nm (> 0): adds the NM_COLUMNS at the end (after `ra,dec`). Default: none,
+   * and the columns are exactly the contract's.
+   */
+  pixelSizeNm?: number;
 }
 
 /** The CSV text of a detection catalogue (see the module comment for the number formats). */
 export function formatCatalogCsv(sources: readonly Source[], options: CatalogCsvOptions = {}): string {
   const wcs = options.wcs === true;
-  const header = wcs ? [...CATALOG_COLUMNS, ...WCS_COLUMNS] : [...CATALOG_COLUMNS];
+  const px = options.pixelSizeNm;
+  if (px !== undefined && !(Number.isFinite(px) && px > 0)) throw new InvalidOptionError('--pixel-size', px, 'must be a number of nm > 0');
+  const header: string[] = [...CATALOG_COLUMNS];
+  if (wcs) header.push(...WCS_COLUMNS);
+  if (px !== undefined) header.push(...NM_COLUMNS);
   const lines = [header.join(',')];
   for (const s of sources) {
     const f = [int(s.id), int(s.frame), fixed(s.x, 6), fixed(s.y, 6), sig(s.flux), sig(s.xErr), sig(s.yErr), sig(s.fluxErr), sig(s.snr)];
     if (wcs) f.push(fixed(s.ra ?? Number.NaN, 10), fixed(s.dec ?? Number.NaN, 10));
+    if (px !== undefined) {
+      f.push(sig(s.background ?? Number.NaN), fixed(pixelToNm(s.x, px), 4), fixed(pixelToNm(s.y, px), 4), sig(positionUncertaintyPx(s) * px));
+    }
     lines.push(f.join(','));
   }
   return lines.join('\n') + '\n';

@@ -122,3 +122,19 @@ describe('catalogue CSV', () => {
     });
   }
 });
+
+describe('catalogue CSV with a pixel size (localisation columns)', () => {
+  it('appends background,x_nm,y_nm,uncertainty_nm after the contract columns (and after ra,dec)', () => {
+    const s: Source = { id: 1, frame: 2, x: 10.25, y: -0.5, flux: 1234, xErr: 0.03, yErr: 0.04, fluxErr: 50, snr: 24.68, background: 41.5 };
+    const text = formatCatalogCsv([s], { pixelSizeNm: 100 });
+    const [head, row] = text.split('\n');
+    expect(head).toBe('id,frame,x,y,flux,x_err,y_err,flux_err,snr,background,x_nm,y_nm,uncertainty_nm');
+    const f = row.split(',');
+    expect(f.slice(9).map(Number)).toEqual([41.5, 1075, 0, Number((Math.sqrt((0.03 ** 2 + 0.04 ** 2) / 2) * 100).toPrecision(7))]);
+    expect(formatCatalogCsv([s], { pixelSizeNm: 100, wcs: true }).split('\n')[0]).toBe('id,frame,x,y,flux,x_err,y_err,flux_err,snr,ra,dec,background,x_nm,y_nm,uncertainty_nm');
+    // The reader still reads it (background included; the nm columns are extra).
+    const back = parseCatalogCsv(text);
+    expect(back[0]).toMatchObject({ id: 1, frame: 2, x: 10.25, y: -0.5, background: 41.5 });
+    expect(() => formatCatalogCsv([s], { pixelSizeNm: 0 })).toThrow(/--pixel-size/);
+  });
+});

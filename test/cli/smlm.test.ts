@@ -1,0 +1,157 @@
+// End-to-end tests of the microscopy (SMLM) side of `cpgd detect`: stacks with a frame range,
+// camera settings, nm columns, filters, progress, Ctrl-C, bad input. Runs the compiled out/node
+// (`npm run build:node` first when running by hand).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCatalogCsv } from '../../out/node/core/catalog/csv.js';
+import { matchCatalogs } from '../../out/node/core/catalog/match.js';
+import { FIXTURES, ROOT } from '../paths.js';
+
+const BIN = resolve(ROOT, 'bin/cpgd.mjs');
+let dir: string;
+
+function cpgd(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stderr.split('\n').filter((l) => l.trim() !== '') };
+}
+const at = (name: string) => join(dir, name);
+const read = (name: string) => readFileSync(at(name), 'utf8');
+
+/** Rows of a CSV as objects keyed by the header. */
+function rows(text: string): Record<string, number>[] {
+  const [head, ...lines] = text.trim().split('\n');
+  const keys = head.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [keys[i], Number(v)])));
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cpgd-smlm-'));
+  // The issue's camera at a small size: 100 nm pixels, σ 1.1 px, gain 2 ADU/photon, offset 100.
+  const s = cpgd('simulate', '--kind', 'smlm', '--size', '32', '--frames', '8', '--count', '6', '--psf', 'gaussian:1.1', '--gain', '2', '--offset', '100', '--seed', '4', '--out', 'movie.tif', '--truth', 'truth.csv', '--quiet');
+  expect(s.code, s.stderr).toBe(0);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('cpgd detect on an SMLM stack', () => {
+  it('--frames A:B, camera as e-per-adu: photons, nm columns, frame column of the file', () => {
+    // 2 ADU per photon = 0.5 photoelectrons per ADU.
+    const r = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', '--pixel-size', '100', '--e-per-adu', '0.5', '--offset', '100', '--frames', '2:5', '--threads', '2', '--out', 'loc.csv');
+    expect(r.code, r.stderr).toBe(0);
+    const text = read('loc.csv');
+    expect(text.split('\n')[0]).toBe('id,frame,x,y,flux,x_err,y_err,flux_err,snr,background,x_nm,y_nm,uncertainty_nm');
+    const found = parseCatalogCsv(text);
+    const table = rows(text);
+    expect(new Set(found.map((s) => s.frame))).toEqual(new Set([2, 3, 4, 5]));
+    const truth = parseCatalogCsv(read('truth.csv')).filter((s) => s.frame >= 2 && s.frame <= 5);
+    const m = matchCatalogs(found, truth, 1);
+    expect(m.recall).toBeGreaterThanOrEqual(0.85);
+    expect(m.precision).toBeGreaterThanOrEqual(0.9);
+    // Fluxes in photons (truth: 800–4000), background in photons per pixel (simulated 40).
+    const ratio = m.pairs.map((p) => found[p.detected].flux / truth[p.truth].flux).sort((a, b) => a - b);
+    expect(ratio[ratio.length >> 1]).toBeGreaterThan(0.9);
+    expect(ratio[ratio.length >> 1]).toBeLessThan(1.1);
+    table.forEach((t, k) => {
+      expect(t.background).toBeGreaterThan(30);
+      expect(t.background).toBeLessThan(50);
+      expect(t.x_nm).toBeCloseTo((found[k].x + 0.5) * 100, 3);
+      expect(t.y_nm).toBeCloseTo((found[k].y + 0.5) * 100, 3);
+      expect(t.uncertainty_nm / (Math.hypot(found[k].xErr, found[k].yErr) / Math.SQRT2 * 100)).toBeCloseTo(1, 5);
+    });
+    expect(r.lines.at(-1)).toMatch(/4 frames, \d+ sources, .* frames\/s → loc\.csv$/);
+
+    // Same fluxes with --gain 2 (the two ways to give this camera agree).
+    const g = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', '--pixel-size', '100', '--gain', '2', '--offset', '100', '--frames', '2-5', '--threads', '2', '--quiet');
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout).toBe(text);
+  });
+
+  it('filters on photons and uncertainty; the kept rows are renumbered and obey the bounds', () => {
+    const all = rows(read('loc.csv'));
+    const r = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', '--pixel-size', '100', '--gain', '2', '--offset', '100', '--frames', '2:5', '--min-photons', '1500', '--max-uncertainty', '12', '--threads', '2');
+    expect(r.code, r.stderr).toBe(0);
+    const kept = rows(r.stdout);
+    const expected = all.filter((t) => t.flux >= 1500 && t.uncertainty_nm <= 12);
+    expect(kept.length).toBe(expected.length);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(all.length);
+    expect(kept.map((t) => t.x)).toEqual(expected.map((t) => t.x));
+    expect(kept.map((t) => t.id)).toEqual(kept.map((_, i) => i + 1));
+    expect(r.lines.at(-1)).toContain(`(${all.length - kept.length} filtered out)`);
+  });
+
+  it('takes the pixel size of an OME-TIFF from the file and says so', () => {
+    const r = cpgd('detect', join(FIXTURES, 'ome_u16.ome.tif'), '--psf', 'gaussian:1.5', '--frames', '0:1', '--threads', '1', '--out', 'ome.csv');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.lines[0]).toContain('pixel size 100 nm from the file');
+    expect(read('ome.csv').split('\n')[0]).toMatch(/,x_nm,y_nm,uncertainty_nm$/);
+    // ThunderSTORM export needs no --pixel-size then.
+    const ts = cpgd('detect', join(FIXTURES, 'ome_u16.ome.tif'), '--psf', 'gaussian:1.5', '--frames', '0', '--threads', '1', '--format', 'thunderstorm', '--quiet');
+    expect(ts.code, ts.stderr).toBe(0);
+    expect(ts.stdout.split('\n')[0]).toContain('"x [nm]"');
+  });
+
+  it('--progress shows frames done, localisations, rate and time left on a non-terminal; none without it', () => {
+    const r = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', '--gain', '2', '--offset', '100', '--threads', '2', '--progress', '--out', 'p.csv');
+    expect(r.code, r.stderr).toBe(0);
+    const progress = r.lines.filter((l) => l.startsWith('frames '));
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress[0]).toBe('frames 0/8 (0%) · 0 localisations · starting');
+    expect(progress.at(-1)).toMatch(/^frames 8\/8 \(100%\) · \d+ localisations · [\d.]+ frames\/s · 0:00 left$/);
+    const quiet = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', '--gain', '2', '--offset', '100', '--threads', '2', '--out', 'p2.csv');
+    expect(quiet.code).toBe(0);
+    expect(quiet.lines).toHaveLength(1); // the summary only
+  });
+
+  it('Ctrl-C during a stack: exit 1, nothing written, no temporary file', async () => {
+    const s = cpgd('simulate', '--kind', 'smlm', '--size', '64', '--frames', '200', '--count', '35', '--psf', 'gaussian:1.1', '--seed', '9', '--out', 'long.tif', '--truth', 'long-truth.csv', '--quiet');
+    expect(s.code, s.stderr).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'detect', 'long.tif', '--psf', 'gaussian:1.1', '--threads', '2', '--progress', '--out', 'long.csv'], { cwd: dir });
+    let stderr = '';
+    let sent = false;
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      stderr += d;
+      if (!sent && /frames [1-9]\d*\/200/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    expect(sent).toBe(true);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/cancelled after \d+\/200 frames/);
+    expect(existsSync(at('long.csv'))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('bad input: exit 2 with one line naming the option or file, no output file', () => {
+    const cases: { args: string[]; mention: string }[] = [
+      { args: ['--em-gain', '100'], mention: '--em-gain' },
+      { args: ['--e-per-adu', '0.5', '--gain', '2'], mention: '--gain' },
+      { args: ['--e-per-adu', '0'], mention: '--e-per-adu' },
+      { args: ['--em-gain', '0.5', '--e-per-adu', '3'], mention: '--em-gain' },
+      { args: ['--max-uncertainty', '20'], mention: '--max-uncertainty' },
+      { args: ['--min-photons', '500', '--max-photons', '100'], mention: '--max-photons' },
+      { args: ['--frames', '3:9'], mention: '--frames' },
+      { args: ['--frames', '8:'], mention: '--frames' },
+      { args: ['--frames', '5:3'], mention: '--frames' },
+      { args: ['--frames', '1:2:3'], mention: '--frames' },
+    ];
+    for (const c of cases) {
+      const r = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', ...c.args, '--out', 'bad.csv');
+      expect(r.code, c.args.join(' ')).toBe(2);
+      expect(r.lines, c.args.join(' ')).toHaveLength(1);
+      expect(r.lines[0], c.args.join(' ')).toContain(c.mention);
+      expect(existsSync(at('bad.csv'))).toBe(false);
+    }
+    const missing = cpgd('detect', 'nope.tif', '--psf', 'gaussian:1.1', '--pixel-size', '100', '--out', 'bad.csv');
+    expect(missing.code).toBe(2);
+    expect(missing.lines).toEqual([expect.stringContaining('nope.tif')]);
+  });
+});
