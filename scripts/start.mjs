@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm start`: build the app and run it in Electron (`electron-vite preview`), or with `--dev` run
 // the dev server with hot reload (`electron-vite dev`). Where the Electron binary is not installed
-// it says so in one line and exits 1. The binary is looked for the way electron-vite does
-// (ELECTRON_EXEC_PATH, else node_modules/electron/path.txt → dist/); require('electron') is not
-// used because it starts a download when the binary is missing.
+// it says so in one line, pointing to the browser mode (`npm run web`), and exits 1. The binary
+// is looked for the way electron-vite does (ELECTRON_EXEC_PATH, else node_modules/electron/path.txt
+// → dist/); require('electron') is not used because it starts a download when the binary is missing.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -41,7 +41,7 @@ function electronBinary() {
 
 const binary = electronBinary();
 if (!binary) {
-  process.stderr.write('cpgd: the Electron binary is not installed on this machine, so the desktop app cannot start; the `cpgd` command line works (npx cpgd --help).\n');
+  process.stderr.write('cpgd: the Electron binary is not installed on this machine, so the desktop app cannot start; `npm run web` serves the same app to your browser, and the `cpgd` command line works (npx cpgd --help).\n');
   process.exit(1);
 }
 

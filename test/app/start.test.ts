@@ -22,6 +22,7 @@ function expectOneLine(r: ReturnType<typeof start>) {
   expect(r.lines).toHaveLength(1);
   expect(r.lines[0]).toMatch(/Electron binary is not installed on this machine/);
   expect(r.lines[0]).toMatch(/`cpgd` command line works/);
+  expect(r.lines[0]).toMatch(/`npm run web` serves the same app to your browser/);
 }
 
 describe('scripts/start.mjs', () => {
