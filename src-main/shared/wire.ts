@@ -9,8 +9,9 @@
  * replaced in the JSON by `{"$bin": index, "type": "Float32Array", "length": n}`, so a frame's
  * Float32 pixels cost 4 bytes each instead of a decimal number, and the receiver gets a typed array
  * again without parsing. Non-finite numbers (NaN statistics of a blank frame) become
- * `{"$num": "NaN"}` and come back as numbers. Typed arrays are sent in the machine's byte order
- * (little-endian on every platform the app runs on). The codec is generic: any channel added to
+ * `{"$num": "NaN"}` and come back as numbers; undefined (an omitted optional argument) stays
+ * undefined, as in Electron's structured clone, instead of becoming null. Typed arrays are sent in
+ * the machine's byte order (little-endian on every platform the app runs on). The codec is generic: any channel added to
  * the map travels without changes, as long as its values are plain data (objects, arrays,
  * strings, numbers, booleans, null, typed arrays).
  *
@@ -67,8 +68,11 @@ function typeName(v: ArrayBufferView): TypedArrayName {
 /** The frame of `value`. */
 export function encodeFrame(value: unknown, utf8: Utf8): Uint8Array {
   const blobs: Uint8Array[] = [];
-  const json = JSON.stringify({ v: value }, (_key, v: unknown) => {
+  const root = { v: value };
+  const json = JSON.stringify(root, function (this: unknown, _key: string, v: unknown) {
     if (typeof v === 'number' && !Number.isFinite(v)) return { $num: String(v) };
+    // As in a structured clone, an undefined element or field stays (JSON would drop it or make it null).
+    if (v === undefined && this !== root) return { $undef: 1 };
     if (v instanceof ArrayBuffer) {
       blobs.push(new Uint8Array(v));
       return { $bin: blobs.length - 1, type: 'ArrayBuffer', length: v.byteLength };
@@ -146,6 +150,7 @@ export function decodeFrame(frame: Uint8Array, utf8: Utf8): unknown {
     if (typeof v !== 'object' || v === null) return v;
     const o = v as Record<string, unknown>;
     if (isMarker(o, '$bin', 3)) return views[o.$bin as number];
+    if (isMarker(o, '$undef', 1)) return undefined;
     if (isMarker(o, '$num', 1)) {
       if (o.$num === 'NaN') return NaN;
       if (o.$num === 'Infinity') return Infinity;

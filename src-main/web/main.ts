@@ -57,6 +57,7 @@ const o = parse(process.argv.slice(2));
 try {
   const server = await startWebServer({
     rendererDir: resolve(here, '../../renderer'),
+    samplesDir: resolve(here, '../../../resources/samples'),
     dataDir: o.dataDir,
     port: o.port,
     maxUploadBytes: o.maxUploadBytes,

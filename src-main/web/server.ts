@@ -61,6 +61,8 @@ export interface WebServerOptions {
   workerUrl?: string | URL;
   /** Least time between two progress events, ms (default 100). */
   progressIntervalMs?: number;
+  /** The sample images (resources/samples); without it `file:openSample` answers 'not-available'. */
+  samplesDir?: string;
   /** Where unexpected errors are reported (default console.error). */
   logError?: (message: string, error: unknown) => void;
 }
@@ -185,7 +187,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       broadcast({ channel, payload });
     },
   };
-  const deps: HandlerDeps = { session, settings, host, threads: pool.size };
+  const deps: HandlerDeps = { session, settings, host, threads: pool.size, ...(options.samplesDir ? { samplesDir: options.samplesDir } : {}) };
   const actions = new AppActions(deps);
   const table = createHandlers(deps, actions);
   const invokable = new Set<string>(RENDERER_CHANNELS);

@@ -12,6 +12,12 @@ describe('wire frames', () => {
     expect(roundTrip(v)).toEqual(v);
     expect(roundTrip(undefined)).toBeUndefined();
     expect(roundTrip(null)).toBeNull();
+    // An omitted optional argument stays undefined (JSON alone would send null, which validation refuses).
+    const args = roundTrip(['csv', undefined]) as unknown[];
+    expect(args).toHaveLength(2);
+    expect(args[1]).toBeUndefined();
+    const o = roundTrip({ a: undefined, v: undefined }) as Record<string, unknown>;
+    expect(Object.keys(o).sort()).toEqual(['a', 'v']);
   });
 
   it('carries typed arrays as raw bytes: a frame of pixels costs 4 bytes a pixel', () => {

@@ -69,7 +69,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'secret.txt'), 'TOP SECRET\n');
   writeFileSync(join(renderer, '.hidden.js'), 'hidden\n');
   symlinkSync(join(dir, 'secret.txt'), join(renderer, 'assets/link.txt'));
-  server = await startWebServer({ rendererDir: renderer, dataDir: join(dir, 'data'), threads: 1, workerUrl: WORKER, progressIntervalMs: 0, logError: () => undefined });
+  server = await startWebServer({ rendererDir: renderer, dataDir: join(dir, 'data'), samplesDir: resolve(ROOT, 'resources/samples'), threads: 1, workerUrl: WORKER, progressIntervalMs: 0, logError: () => undefined });
   small = await startWebServer({ rendererDir: renderer, dataDir: join(dir, 'data2'), threads: 1, workerUrl: WORKER, maxUploadBytes: 1000, logError: () => undefined });
 });
 afterAll(async () => {
@@ -216,6 +216,13 @@ describe('web server: the handler table over HTTP', () => {
     for (let i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(frame.pixels[i]! - Math.fround(expected[i]!)));
     expect(maxDiff).toBe(0);
     expect((await invoke<string[]>(server, 'file:recent')).result).toEqual({ ok: true, value: [] });
+  });
+
+  it('opens the samples that ship with the app by id, and answers not-available without them', async () => {
+    const r = await invoke<ImageInfo>(server, 'file:openSample', 'star-field');
+    expect(r.result).toMatchObject({ ok: true, value: { name: 'star-field.fits', width: 256, sample: 'star-field' } });
+    const none = await invoke<ImageInfo>(small, 'file:openSample', 'star-field');
+    expect(none.result).toMatchObject({ ok: false, error: { code: 'not-available' } });
   });
 
   it('names a corrupt upload by its own name in the error, and keeps the open image', async () => {
