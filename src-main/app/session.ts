@@ -247,7 +247,10 @@ export class Session {
   async open(path: string): Promise<ImageInfo> {
     if (this.running) throw new AppError('busy', 'a detection is running; cancel it before opening another image');
     const source = await openImage(path);
+    // Large files stay open for their frames: release the previous one.
+    const previous = this.source;
     this.source = source;
+    void previous?.close?.().catch(() => {});
     this.catalogue = null;
     this.autoLambdaCache = null;
     this.info = {
@@ -358,6 +361,14 @@ export class Session {
     } finally {
       this.running = null;
     }
+  }
+
+  /** Release the open image's file (when it is read by range). */
+  async close(): Promise<void> {
+    const s = this.source;
+    this.source = null;
+    this.info = null;
+    await s?.close?.();
   }
 
   /** Stop the running detection (it resolves with status 'cancelled'); false when none runs. */

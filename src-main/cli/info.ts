@@ -1,11 +1,11 @@
 /** `cpgd info`: size, frames and pixel statistics of an image file, and its header. */
 
-import { listFitsHdus } from '../core/formats/fits.js';
+import { listFitsHdusFrom } from '../core/formats/fits.js';
 import { celestialWcs } from '../core/wcs.js';
 import type { HeaderCard, ImageSource } from '../core/image.js';
-import { formatHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
+import { formatHelp, parseArgs, UsageError, type CommandSpec, type ParsedArgs } from './args.js';
 import { EXIT_OK, type CliContext } from './context.js';
-import { openImage, parseHdu, readInputFile } from './io.js';
+import { openFileSource, openImage, parseHdu } from './io.js';
 
 export const INFO: CommandSpec = {
   name: 'info',
@@ -89,6 +89,14 @@ export async function runInfo(argv: readonly string[], ctx: CliContext): Promise
   }
   const file = args.positionals[0];
   const src = await openImage(file, { hdu: parseHdu(args.values.get('hdu')) });
+  try {
+    return await report(ctx, args, file, src);
+  } finally {
+    await src.close?.();
+  }
+}
+
+async function report(ctx: CliContext, args: ParsedArgs, file: string, src: ImageSource): Promise<number> {
   const pixels = parsePixels(args.lists.get('pixel') ?? []);
   const wcs = celestialWcs(src.header, { name: file });
   const stats = await pixelStats(src);
@@ -123,7 +131,14 @@ export async function runInfo(argv: readonly string[], ctx: CliContext): Promise
   } else if (pixels.length > 0) lines.push('wcs      none (no celestial TAN, SIN or TAN-SIP projection in the header)');
   if (src.format === 'fits') {
     lines.push('', 'HDUs:');
-    for (const h of listFitsHdus(readInputFile(file), { name: file })) {
+    const source = await openFileSource(file);
+    let hdus;
+    try {
+      hdus = await listFitsHdusFrom(source, { name: file });
+    } finally {
+      await source.close!();
+    }
+    for (const h of hdus) {
       const shape = h.shape.length ? h.shape.join(' × ') : 'no data';
       lines.push(`  ${String(h.index).padStart(3)}  ${(h.extname ?? (h.index === 0 ? 'PRIMARY' : '')).padEnd(12)} ${h.kind.padEnd(16)} ${shape}${h.index === src.hdu ? '   ← read' : ''}`);
     }

@@ -6,9 +6,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CpgdError, FormatError, InvalidOptionError } from '../core/errors.js';
-import { readFits } from '../core/formats/fits.js';
+import { memorySource, type ByteSource } from '../core/formats/bytes.js';
+import { openFits } from '../core/formats/fits.js';
 import { readTiff } from '../core/formats/tiff.js';
 import type { ImageSource } from '../core/image.js';
 
@@ -80,6 +82,61 @@ export function readInputFile(path: string): Uint8Array {
   }
 }
 
+/**
+ * Files from this size up are read by range (headers now, each frame when asked for) instead of
+ * whole, so a 2 GB stack opens in milliseconds and memory stays bounded.
+ */
+export const LAZY_MIN_BYTES = 64 * 2 ** 20;
+
+/**
+ * A file read by range through an open handle. The handle stays open until `close()`; reads
+ * that come back short (the file shrank since it was opened) return fewer bytes, which the readers
+ * report as a truncated file.
+ */
+export async function openFileSource(path: string): Promise<ByteSource> {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new FileError(path, reasonOf(e));
+  }
+  if (st.isDirectory()) throw new FileError(path, 'is a directory, not a file');
+  if (!st.isFile()) throw new FileError(path, 'is not a regular file');
+  if (st.size === 0) throw new FileError(path, 'the file is empty');
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw new FileError(path, reasonOf(e));
+  }
+  const size = st.size;
+  let closed = false;
+  return {
+    size,
+    async read(offset, length) {
+      if (closed) throw new FileError(path, 'the file was closed');
+      const start = Math.max(0, Math.min(offset, size));
+      const out = new Uint8Array(Math.max(0, Math.min(size, offset + length) - start));
+      let at = 0;
+      try {
+        while (at < out.length) {
+          const { bytesRead } = await fh.read(out, at, out.length - at, start + at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+        }
+      } catch (e) {
+        throw new FileError(path, reasonOf(e));
+      }
+      return at === out.length ? out : out.slice(0, at);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await fh.close();
+    },
+  };
+}
+
 export type ImageKind = 'fits' | 'tiff';
 
 /** What the first bytes say: FITS (plain or gzip), TIFF (classic or BigTIFF, either byte order), or null. */
@@ -98,12 +155,38 @@ export function sniffImage(bytes: Uint8Array): ImageKind | null {
 export interface OpenImageOptions {
   /** FITS HDU (0-based index or EXTNAME); an error for TIFF files. */
   hdu?: number | string;
+  /**
+   * Read the file by range (true), whole (false), or by range from LAZY_MIN_BYTES up ('auto',
+   * the default). A source read by range keeps the file open until its `close()`.
+   */
+  lazy?: boolean | 'auto';
 }
 
-/** Read an image file of either format (by content, not by extension). */
+/**
+ * Open an image file of either format (by content, not by extension). Large files are read by
+ * range (see `lazy`): call the source's `close()` when done with it.
+ */
 export async function openImage(path: string, options: OpenImageOptions = {}): Promise<ImageSource> {
-  const bytes = readInputFile(path);
-  const kind = sniffImage(bytes);
+  const lazy = options.lazy ?? 'auto';
+  let source: ByteSource;
+  if (lazy === false) source = memorySource(readInputFile(path));
+  else {
+    source = await openFileSource(path);
+    if (lazy === 'auto' && source.size < LAZY_MIN_BYTES) {
+      await source.close!();
+      source = memorySource(readInputFile(path));
+    }
+  }
+  try {
+    return await openSource(path, source, options);
+  } catch (e) {
+    await source.close?.();
+    throw e;
+  }
+}
+
+async function openSource(path: string, source: ByteSource, options: OpenImageOptions): Promise<ImageSource> {
+  const kind = sniffImage(source.bytes ?? (await source.read(0, 16)));
   if (kind === null) throw new FormatError('FITS or TIFF', 'the first bytes are neither a FITS header (SIMPLE =), gzip, nor a TIFF header', path);
   if (kind === 'tiff') {
     if (options.hdu !== undefined) {
@@ -111,10 +194,10 @@ export async function openImage(path: string, options: OpenImageOptions = {}): P
       e.file = path;
       throw e;
     }
-    return readTiff(bytes, { name: path });
+    return readTiff(source, { name: path });
   }
   try {
-    return readFits(bytes, options.hdu === undefined ? { name: path } : { name: path, hdu: options.hdu });
+    return await openFits(source, options.hdu === undefined ? { name: path } : { name: path, hdu: options.hdu });
   } catch (e) {
     // readFits calls the option 'hdu'; the CLI's is '--hdu'.
     if (e instanceof InvalidOptionError && e.option === 'hdu') {

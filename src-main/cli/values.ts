@@ -118,6 +118,11 @@ export async function loadPsf(text: string, width: number, height: number): Prom
   const spec = parsePsfSpec(text);
   if (spec.kind !== 'file') return { spec, psf: buildPsf(spec, { width, height }) };
   const src = await openImage(spec.path);
-  const image = await src.frame(0);
+  let image;
+  try {
+    image = await src.frame(0);
+  } finally {
+    await src.close?.();
+  }
   return { spec, image, psf: buildPsf(spec, { fileImage: image, width, height }) };
 }

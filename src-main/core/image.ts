@@ -36,6 +36,8 @@ export interface ImageSource {
   /** Physical pixel size in nanometres (OME-TIFF PhysicalSizeX/Y), when the file says. */
   readonly pixelSizeNm?: { x: number; y: number };
   frame(index: number): Promise<Image>;
+  /** Release the file a lazily read source keeps open (frames cannot be read afterwards). */
+  close?(): Promise<void>;
 }
 
 export function makeImage(width: number, height: number, data?: Float64Array): Image {

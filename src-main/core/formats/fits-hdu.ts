@@ -5,6 +5,7 @@
  */
 
 import { FormatError } from '../errors.js';
+import type { ByteSource } from './bytes.js';
 import type { HeaderCard } from '../image.js';
 import { BITPIX_VALUES } from './fits-data.js';
 import { BLOCK, CARD, joinCards, Keywords, latin1, parseFitsCard, type ParsedCard } from './fits-header.js';
@@ -87,17 +88,22 @@ function intKeyword(
   return v;
 }
 
-/** Parses the header at `offset` and lays out its HDU. */
-export function readHdu(bytes: Uint8Array, offset: number, index: number, ctx: FitsContext): HduLayout {
-  const endAt = findEnd(bytes, offset);
+/**
+ * Parses the header at `offset` and lays out its HDU. `bytes` holds the file from offset `base`
+ * (the whole file by default; a lazy reader passes just the header's blocks) and `fileSize` is the
+ * size of the whole file, against which the data size is checked.
+ */
+export function readHdu(bytes: Uint8Array, offset: number, index: number, ctx: FitsContext, fileSize = bytes.length, base = 0): HduLayout {
+  const found = findEnd(bytes, offset - base);
+  const endAt = found < 0 ? -1 : found + base;
   if (endAt < 0) {
-    if ((bytes.length - offset) % BLOCK !== 0 || bytes.length - offset < BLOCK) {
-      throw formatError(ctx, `the header of HDU ${index} is truncated (the file ends before its END card)`, bytes.length);
+    if ((fileSize - offset) % BLOCK !== 0 || fileSize - offset < BLOCK) {
+      throw formatError(ctx, `the header of HDU ${index} is truncated (the file ends before its END card)`, fileSize);
     }
     throw formatError(ctx, `the header of HDU ${index} has no END card`, offset);
   }
   const parsed: ParsedCard[] = [];
-  for (let p = offset; p + CARD < endAt; p += CARD) parsed.push(parseFitsCard(latin1(bytes, p, p + CARD)));
+  for (let p = offset; p + CARD < endAt; p += CARD) parsed.push(parseFitsCard(latin1(bytes, p - base, p - base + CARD)));
   const cards = joinCards(parsed);
   const kw = new Keywords(cards);
   const dataOffset = offset + Math.ceil((endAt - offset) / BLOCK) * BLOCK;
@@ -153,8 +159,8 @@ export function readHdu(bytes: Uint8Array, offset: number, index: number, ctx: F
     }
   }
   const dataBytes = (Math.abs(bitpix) / 8) * gcount * (pcount + product);
-  if (!(dataOffset + dataBytes <= bytes.length)) {
-    const have = Math.max(0, bytes.length - dataOffset);
+  if (!(dataOffset + dataBytes <= fileSize)) {
+    const have = Math.max(0, fileSize - dataOffset);
     throw formatError(
       ctx,
       Number.isFinite(dataBytes) && dataBytes <= Number.MAX_SAFE_INTEGER
@@ -191,6 +197,51 @@ export function walkHdus(bytes: Uint8Array, ctx: FitsContext, stop?: (h: HduLayo
     if (stop?.(h)) break;
     offset = h.end;
     if (!startsWithAscii(bytes, offset, 'XTENSION')) break;
+  }
+  return out;
+}
+
+/** Header bytes read at a time by `walkHdusFrom` (16 blocks: most headers in one read). */
+const HEADER_READ = 16 * BLOCK;
+
+/**
+ * `walkHdus` over a file read by range: only the headers are read (block by block until each END
+ * card), the data units are skipped by their computed size.
+ */
+export async function walkHdusFrom(source: ByteSource, ctx: FitsContext, stop?: (h: HduLayout) => boolean): Promise<HduLayout[]> {
+  const size = source.size;
+  if (size === 0) throw formatError(ctx, 'the file is empty', 0);
+  if (!looksLikeFits(await source.read(0, 9))) throw formatError(ctx, 'it does not start with SIMPLE = T', 0);
+  const out: HduLayout[] = [];
+  let offset = 0;
+  while (offset < size) {
+    // Read header blocks until they hold the END card or the file ends (the buffer doubles, so a
+    // file without END costs one pass).
+    let header: Uint8Array = new Uint8Array(Math.min(HEADER_READ, size - offset));
+    let have = 0;
+    for (;;) {
+      const chunk = await source.read(offset + have, Math.min(HEADER_READ, header.length - have) || HEADER_READ);
+      if (have + chunk.length > header.length) {
+        const grown = new Uint8Array(Math.min(size - offset, Math.max(2 * header.length, have + chunk.length)));
+        grown.set(header.subarray(0, have));
+        header = grown;
+      }
+      header.set(chunk, have);
+      const searched = Math.max(0, have - CARD + 1);
+      have += chunk.length;
+      if (chunk.length === 0 || offset + have >= size || findEnd(header.subarray(0, have), searched - (searched % CARD)) >= 0) break;
+      if (have === header.length) {
+        const grown = new Uint8Array(Math.min(size - offset, 2 * header.length));
+        grown.set(header);
+        header = grown;
+      }
+    }
+    header = header.subarray(0, have);
+    const h = readHdu(header, offset, out.length, ctx, size, offset);
+    out.push(h);
+    if (stop?.(h)) break;
+    offset = h.end;
+    if (offset >= size || !startsWithAscii(await source.read(offset, 8), 0, 'XTENSION')) break;
   }
   return out;
 }

@@ -11,6 +11,7 @@
 import { gunzipSync } from 'fflate';
 import { CpgdError, InvalidOptionError, UnsupportedFormatError } from '../errors.js';
 import { makeImage, type HeaderCard, type Image, type ImageSource } from '../image.js';
+import { readAll, type ByteSource } from './bytes.js';
 import { bytesPerPixel, decodeBigEndian } from './fits-data.js';
 import {
   extname,
@@ -18,6 +19,7 @@ import {
   imageAxes,
   looksLikeFits,
   walkHdus,
+  walkHdusFrom,
   type FitsContext,
   type FitsHduKind,
   type HduLayout,
@@ -68,16 +70,20 @@ function guard<T>(ctx: FitsContext, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof CpgdError) {
-      if (e.file === undefined && ctx.name !== undefined) e.file = ctx.name;
-      throw e;
-    }
-    const message = e instanceof Error ? e.message : String(e);
-    if (e instanceof RangeError && /allocat|array length|buffer/i.test(message)) {
-      throw formatError(ctx, `the image is too large to decode (${message})`);
-    }
-    throw formatError(ctx, `decoding failed (${message})`);
+    throw guardError(ctx, e);
   }
+}
+
+function guardError(ctx: FitsContext, e: unknown): CpgdError {
+  if (e instanceof CpgdError) {
+    if (e.file === undefined && ctx.name !== undefined) e.file = ctx.name;
+    return e;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof RangeError && /allocat|array length|buffer/i.test(message)) {
+    return formatError(ctx, `the image is too large to decode (${message})`);
+  }
+  return formatError(ctx, `decoding failed (${message})`);
 }
 
 function optionError(ctx: FitsContext, option: string, value: unknown, reason: string): InvalidOptionError {
@@ -135,33 +141,43 @@ function isDefaultImage(h: HduLayout): boolean {
   return false;
 }
 
-function selectHdu(data: Uint8Array, hdu: ReadFitsOptions['hdu'], ctx: FitsContext, want: 'image' | 'any'): HduLayout {
+/** Where the walk over the HDUs can stop for the HDU asked for. */
+function hduStop(hdu: ReadFitsOptions['hdu'], ctx: FitsContext, want: 'image' | 'any'): (h: HduLayout) => boolean {
+  if (hdu === undefined) return want === 'image' ? isDefaultImage : () => true;
+  if (typeof hdu === 'number') {
+    if (!Number.isInteger(hdu) || hdu < 0) throw optionError(ctx, 'hdu', hdu, 'must be a 0-based HDU index or an EXTNAME');
+    return (h) => h.index === hdu;
+  }
+  if (typeof hdu === 'string') {
+    const name = hdu.trim().toUpperCase();
+    return (h) => extname(h)?.toUpperCase() === name;
+  }
+  throw optionError(ctx, 'hdu', hdu, 'must be a 0-based HDU index or an EXTNAME');
+}
+
+/** The HDU asked for, from the HDUs walked with `hduStop`; a typed error when it is not there. */
+function selected(list: HduLayout[], hdu: ReadFitsOptions['hdu'], ctx: FitsContext, want: 'image' | 'any'): HduLayout {
+  const last = list[list.length - 1]!;
   if (hdu === undefined) {
-    const list = walkHdus(data, ctx, want === 'image' ? isDefaultImage : () => true);
-    const last = list[list.length - 1]!;
     if (want === 'any' || isDefaultImage(last)) return last;
     throw new UnsupportedFormatError('FITS', `no HDU holds an image of two or more axes (${list.map(describeHdu).join('; ')})`, ctx.name);
   }
   if (typeof hdu === 'number') {
-    if (!Number.isInteger(hdu) || hdu < 0) throw optionError(ctx, 'hdu', hdu, 'must be a 0-based HDU index or an EXTNAME');
-    const list = walkHdus(data, ctx, (h) => h.index === hdu);
-    const last = list[list.length - 1]!;
     if (last.index !== hdu) {
       throw optionError(ctx, 'hdu', hdu, `the file has ${list.length} HDU${list.length === 1 ? '' : 's'} (0 to ${list.length - 1})`);
     }
     return last;
   }
-  if (typeof hdu === 'string') {
-    const name = hdu.trim().toUpperCase();
-    const list = walkHdus(data, ctx, (h) => extname(h)?.toUpperCase() === name);
-    const last = list[list.length - 1]!;
-    if (extname(last)?.toUpperCase() !== name) {
-      const names = list.map(extname).filter((n): n is string => n !== null);
-      throw optionError(ctx, 'hdu', hdu, `no HDU has this EXTNAME (${names.length ? `names: ${names.join(', ')}` : 'no HDU has an EXTNAME'})`);
-    }
-    return last;
+  const name = String(hdu).trim().toUpperCase();
+  if (extname(last)?.toUpperCase() !== name) {
+    const names = list.map(extname).filter((n): n is string => n !== null);
+    throw optionError(ctx, 'hdu', hdu, `no HDU has this EXTNAME (${names.length ? `names: ${names.join(', ')}` : 'no HDU has an EXTNAME'})`);
   }
-  throw optionError(ctx, 'hdu', hdu, 'must be a 0-based HDU index or an EXTNAME');
+  return last;
+}
+
+function selectHdu(data: Uint8Array, hdu: ReadFitsOptions['hdu'], ctx: FitsContext, want: 'image' | 'any'): HduLayout {
+  return selected(walkHdus(data, ctx, hduStop(hdu, ctx, want)), hdu, ctx, want);
 }
 
 const MAX_FRAME_PIXELS = 2 ** 31;
@@ -200,12 +216,6 @@ export function readFits(bytes: Uint8Array, options: ReadFitsOptions = {}): Imag
     if (h.kind !== 'image' && h.kind !== 'compressed-image') {
       throw new UnsupportedFormatError('FITS', `${describeHdu(h)}, not an image`, ctx.name);
     }
-    const checkIndex = (i: number, frames: number) => {
-      if (!Number.isInteger(i) || i < 0 || i >= frames) {
-        throw optionError(ctx, 'frame', i, `must be an integer from 0 to ${frames - 1}`);
-      }
-    };
-
     if (h.kind === 'compressed-image') {
       const img = openCompressedImage(data, h, ctx);
       const { width, height, frames } = frameShape(h, img.axes, ctx);
@@ -218,7 +228,7 @@ export function readFits(bytes: Uint8Array, options: ReadFitsOptions = {}): Imag
         header: img.header,
         frame: async (i: number): Promise<Image> =>
           guard(ctx, () => {
-            checkIndex(i, frames);
+            checkFrameIndex(ctx, i, frames);
             const out = new Float64Array(width * height);
             img.frame(i, out);
             return makeImage(width, height, out);
@@ -226,30 +236,80 @@ export function readFits(bytes: Uint8Array, options: ReadFitsOptions = {}): Imag
       } satisfies ImageSource;
     }
 
-    const { width, height, frames } = frameShape(h, h.naxis, ctx);
-    const bitpix = h.bitpix;
-    const bscale = numberKeyword(h, 'BSCALE', 1, ctx);
-    const bzero = numberKeyword(h, 'BZERO', 0, ctx);
-    const blankValue = h.kw.get('BLANK');
-    const blank = bitpix > 0 && typeof blankValue === 'number' && Number.isInteger(blankValue) ? blankValue : null;
-    const framePixels = width * height;
-    const frameBytes = framePixels * bytesPerPixel(bitpix);
-    return {
-      format: 'fits',
-      width,
-      height,
-      frames,
-      hdu: h.index,
-      header: h.cards,
-      frame: async (i: number): Promise<Image> =>
-        guard(ctx, () => {
-          checkIndex(i, frames);
-          const out = new Float64Array(framePixels);
-          decodeBigEndian(data, h.dataOffset + i * frameBytes, framePixels, bitpix, bscale, bzero, blank, out);
-          return makeImage(width, height, out);
-        }),
-    } satisfies ImageSource;
+    return plainImage(h, ctx, async (offset, length) => data.subarray(offset, offset + length));
   });
+}
+
+/**
+ * An uncompressed image HDU whose frames come from `read` (absolute file offsets): views of the
+ * bytes in memory, or reads of a file.
+ */
+function plainImage(h: HduLayout, ctx: FitsContext, read: (offset: number, length: number) => Promise<Uint8Array>, close?: () => Promise<void>): ImageSource {
+  const { width, height, frames } = frameShape(h, h.naxis, ctx);
+  const bitpix = h.bitpix;
+  const bscale = numberKeyword(h, 'BSCALE', 1, ctx);
+  const bzero = numberKeyword(h, 'BZERO', 0, ctx);
+  const blankValue = h.kw.get('BLANK');
+  const blank = bitpix > 0 && typeof blankValue === 'number' && Number.isInteger(blankValue) ? blankValue : null;
+  const framePixels = width * height;
+  const frameBytes = framePixels * bytesPerPixel(bitpix);
+  return {
+    format: 'fits',
+    width,
+    height,
+    frames,
+    hdu: h.index,
+    header: h.cards,
+    ...(close ? { close } : {}),
+    async frame(i: number): Promise<Image> {
+      guard(ctx, () => checkFrameIndex(ctx, i, frames));
+      const start = h.dataOffset + i * frameBytes;
+      const bytes = await read(start, frameBytes);
+      return guard(ctx, () => {
+        if (bytes.length !== frameBytes) throw formatError(ctx, `frame ${i}: read ${bytes.length} of ${frameBytes} bytes at offset ${start}`, start);
+        const out = new Float64Array(framePixels);
+        decodeBigEndian(bytes, 0, framePixels, bitpix, bscale, bzero, blank, out);
+        return makeImage(width, height, out);
+      });
+    },
+  } satisfies ImageSource;
+}
+
+function checkFrameIndex(ctx: FitsContext, i: number, frames: number): void {
+  if (!Number.isInteger(i) || i < 0 || i >= frames) throw optionError(ctx, 'frame', i, `must be an integer from 0 to ${frames - 1}`);
+}
+
+/**
+ * Opens the image of a FITS file read by range: only the headers up to the image are read now, and
+ * each frame when it is asked for, so the first frame of a large cube shows without reading the
+ * rest. gzip-compressed files and tile-compressed images are read whole (gzip cannot be read from
+ * the middle; tiles are small next to memory), then as `readFits`.
+ */
+export async function openFits(source: ByteSource, options: ReadFitsOptions = {}): Promise<ImageSource> {
+  const ctx: FitsContext = { name: options.name };
+  if (source.bytes) return readFits(source.bytes, options);
+  const head = source.size >= 2 ? await source.read(0, 2) : new Uint8Array(0);
+  if (head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1) return readWhole(source, options, ctx);
+  let h: HduLayout;
+  try {
+    const stop = hduStop(options.hdu, ctx, 'image');
+    h = selected(await walkHdusFrom(source, ctx, stop), options.hdu, ctx, 'image');
+  } catch (e) {
+    throw guardError(ctx, e);
+  }
+  if (h.kind === 'compressed-image') return readWhole(source, options, ctx);
+  if (h.kind !== 'image') throw new UnsupportedFormatError('FITS', `${describeHdu(h)}, not an image`, ctx.name);
+  return guard(ctx, () => plainImage(h, ctx, (offset, length) => source.read(offset, length), source.close ? () => source.close!() : undefined));
+}
+
+async function readWhole(source: ByteSource, options: ReadFitsOptions, ctx: FitsContext): Promise<ImageSource> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readAll(source);
+  } finally {
+    await source.close?.();
+  }
+  return guard(ctx, () => readFits(bytes, options));
 }
 
 /** The HDUs of a FITS file (plain or gzip-compressed), for listings such as `cpgd info`. */
@@ -257,28 +317,42 @@ export function listFitsHdus(bytes: Uint8Array, options: { name?: string } = {})
   const ctx: FitsContext = { name: options.name };
   return guard(ctx, () => {
     const data = fitsBytes(checkBytes(bytes, ctx), ctx);
-    return walkHdus(data, ctx).map((h): FitsHduSummary => {
-      const axes = imageAxes(h);
-      const table = h.kind === 'bintable' || h.kind === 'table';
-      const tfields = h.kw.num('TFIELDS');
-      const zbitpix = h.kw.num('ZBITPIX');
-      return {
-        index: h.index,
-        kind: h.kind,
-        xtension: h.xtension,
-        extname: extname(h),
-        bitpix: h.kind === 'compressed-image' && zbitpix !== undefined ? zbitpix : h.bitpix,
-        shape: axes ?? [...h.naxis],
-        isImage: axes !== null && axes.length >= 1 && axes.every((n) => n > 0),
-        compression: h.kind === 'compressed-image' ? (h.kw.str('ZCMPTYPE') ?? '').trim() : null,
-        rows: table ? (h.naxis[1] ?? 0) : null,
-        columns: table && tfields !== undefined ? tfields : null,
-        headerOffset: h.headerOffset,
-        dataOffset: h.dataOffset,
-        dataBytes: h.dataBytes,
-      };
-    });
+    return walkHdus(data, ctx).map(summary);
   });
+}
+
+/** `listFitsHdus` of a file read by range (gzip-compressed files are read whole). */
+export async function listFitsHdusFrom(source: ByteSource, options: { name?: string } = {}): Promise<FitsHduSummary[]> {
+  const ctx: FitsContext = { name: options.name };
+  const head = source.bytes ?? (await source.read(0, 2));
+  if (source.bytes || (head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1)) return listFitsHdus(await readAll(source), options);
+  try {
+    return (await walkHdusFrom(source, ctx)).map(summary);
+  } catch (e) {
+    throw guardError(ctx, e);
+  }
+}
+
+function summary(h: HduLayout): FitsHduSummary {
+  const axes = imageAxes(h);
+  const table = h.kind === 'bintable' || h.kind === 'table';
+  const tfields = h.kw.num('TFIELDS');
+  const zbitpix = h.kw.num('ZBITPIX');
+  return {
+    index: h.index,
+    kind: h.kind,
+    xtension: h.xtension,
+    extname: extname(h),
+    bitpix: h.kind === 'compressed-image' && zbitpix !== undefined ? zbitpix : h.bitpix,
+    shape: axes ?? [...h.naxis],
+    isImage: axes !== null && axes.length >= 1 && axes.every((n) => n > 0),
+    compression: h.kind === 'compressed-image' ? (h.kw.str('ZCMPTYPE') ?? '').trim() : null,
+    rows: table ? (h.naxis[1] ?? 0) : null,
+    columns: table && tfields !== undefined ? tfields : null,
+    headerOffset: h.headerOffset,
+    dataOffset: h.dataOffset,
+    dataBytes: h.dataBytes,
+  };
 }
 
 /** The header cards of one HDU as written in the file (default: the primary HDU). */

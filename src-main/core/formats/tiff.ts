@@ -19,7 +19,8 @@
  * loops forever on an IFD cycle. Anything geotiff still throws is wrapped in a FormatError.
  */
 
-import { fromArrayBuffer, getDecoder, type BaseDecoder, type GeoTIFF, type ImageFileDirectory } from 'geotiff';
+import { fromArrayBuffer, GeoTIFF as GeoTIFFReader, getDecoder, type BaseDecoder, type GeoTIFF, type ImageFileDirectory } from 'geotiff';
+import { isByteSource, memorySource, type ByteSource } from './bytes.js';
 import { CpgdError, FormatError, InvalidImageError, InvalidOptionError, UnsupportedFormatError } from '../errors.js';
 import type { HeaderCard, Image, ImageSource } from '../image.js';
 import { VERSION } from '../version.js';
@@ -107,27 +108,72 @@ interface Scan {
   samples: number;
 }
 
+/** A window of the file that has been read. */
+interface Window {
+  start: number;
+  bytes: Uint8Array;
+  view: DataView;
+}
+
+/** Windows of the file kept while scanning its structure (each at least MIN_WINDOW bytes). */
+const MIN_WINDOW = 1024;
+const MAX_WINDOWS = 256;
+
+/**
+ * Typed reads at absolute file offsets. In memory the whole file is one window; from a file,
+ * `load` reads the ranges the structure scan needs before it reads them synchronously.
+ */
 class Reader {
-  private readonly view: DataView;
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly le: boolean,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  le = true;
+  private readonly windows: Window[] = [];
+  private last: Window | undefined;
+  constructor(readonly source: ByteSource) {
+    if (source.bytes) this.last = window(0, source.bytes);
+  }
+  get size(): number {
+    return this.source.size;
+  }
+  /** Make [p, p + n) readable (the caller has checked it lies inside the file). */
+  async load(p: number, n: number): Promise<void> {
+    if (this.find(p, n)) return;
+    const bytes = await this.source.read(p, Math.min(Math.max(n, MIN_WINDOW), this.size - p));
+    if (bytes.length < n) throw new FormatError(FORMAT, `cannot read ${n} bytes at offset ${p}`, undefined, p);
+    if (this.windows.length >= MAX_WINDOWS) this.windows.shift();
+    const w = window(p, bytes);
+    this.windows.push(w);
+    this.last = w;
+  }
+  private find(p: number, n: number): Window | undefined {
+    const inside = (w: Window | undefined) => w !== undefined && p >= w.start && p + n <= w.start + w.bytes.length;
+    if (inside(this.last)) return this.last;
+    for (let i = this.windows.length - 1; i >= 0; i--) {
+      if (inside(this.windows[i])) return (this.last = this.windows[i]);
+    }
+    return undefined;
+  }
+  private at(p: number, n: number): Window {
+    const w = this.find(p, n);
+    // A bug of the scan (a read without load), not a property of the file.
+    if (!w) throw new Error(`TIFF scan: bytes ${p}..${p + n} were not loaded`);
+    return w;
   }
   u8(p: number): number {
-    return this.bytes[p]!;
+    const w = this.at(p, 1);
+    return w.bytes[p - w.start]!;
   }
   u16(p: number): number {
-    return this.view.getUint16(p, this.le);
+    const w = this.at(p, 2);
+    return w.view.getUint16(p - w.start, this.le);
   }
   u32(p: number): number {
-    return this.view.getUint32(p, this.le);
+    const w = this.at(p, 4);
+    return w.view.getUint32(p - w.start, this.le);
   }
   /** A 64-bit unsigned value, or Infinity when it exceeds 2^53 (then it is past any file end). */
   u64(p: number): number {
-    const lo = this.view.getUint32(p + (this.le ? 0 : 4), this.le);
-    const hi = this.view.getUint32(p + (this.le ? 4 : 0), this.le);
+    const w = this.at(p, 8);
+    const lo = w.view.getUint32(p - w.start + (this.le ? 0 : 4), this.le);
+    const hi = w.view.getUint32(p - w.start + (this.le ? 4 : 0), this.le);
     return hi >= 2 ** 21 ? Infinity : hi * 2 ** 32 + lo;
   }
   /** Value i of an unsigned integer entry (BYTE, SHORT, LONG, LONG8, IFD, IFD8). */
@@ -151,15 +197,21 @@ class Reader {
   }
 }
 
-function scanTiff(bytes: Uint8Array, name: string | undefined): Scan {
-  const len = bytes.length;
+function window(start: number, bytes: Uint8Array): Window {
+  return { start, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+async function scanTiff(source: ByteSource, name: string | undefined): Promise<Scan> {
+  const len = source.size;
   const bad = (reason: string, offset?: number) => new FormatError(FORMAT, reason, name, offset);
   if (len === 0) throw bad('the file is empty');
   if (len < 8) throw bad(`${len} bytes is too short for a TIFF header`, 0);
-  const bom = (bytes[0]! << 8) | bytes[1]!;
+  const r = new Reader(source);
+  await r.load(0, Math.min(len, 16));
+  const bom = (r.u8(0) << 8) | r.u8(1);
   if (bom !== 0x4949 && bom !== 0x4d4d) throw bad('no TIFF byte-order mark (II or MM) at the start', 0);
   const le = bom === 0x4949;
-  const r = new Reader(bytes, le);
+  r.le = le;
   const magic = r.u16(2);
   let big: boolean;
   let first: number;
@@ -191,10 +243,12 @@ function scanTiff(bytes: Uint8Array, name: string | undefined): Scan {
     }
     if (seen.has(off)) throw bad(`the IFD chain loops back to offset ${off} at page ${p}`, off);
     seen.add(off);
+    await r.load(off, countSize);
     const n = big ? r.u64(off) : r.u16(off);
     if (n === 0) throw bad(`IFD of page ${p} at offset ${off} has no entries`, off);
     const end = off + countSize + n * entrySize + inline;
     if (end > len) throw bad(`IFD of page ${p} (${n} entries at offset ${off}) runs past the end of the file: truncated`, off);
+    await r.load(off, end - off);
     const entries = new Map<number, Entry>();
     for (let k = 0; k < n; k++) {
       const q = off + countSize + k * entrySize;
@@ -212,6 +266,10 @@ function scanTiff(bytes: Uint8Array, name: string | undefined): Scan {
         }
       }
       entries.set(tag, { type, count, pos });
+    }
+    for (const tag of [256, 257, 277]) {
+      const e = entries.get(tag);
+      if (e && e.count >= 1) await r.load(e.pos, TYPE_SIZE[e.type]!);
     }
     const scalar = (tag: number): number | undefined => {
       const e = entries.get(tag);
@@ -236,7 +294,7 @@ function scanTiff(bytes: Uint8Array, name: string | undefined): Scan {
         name,
       );
     }
-    checkBlocks(r, entries, p, len, bad);
+    await checkBlocks(r, entries, p, len, bad);
     ifds.push(off);
     off = big ? r.u64(end - inline) : r.u32(end - inline);
   }
@@ -245,13 +303,13 @@ function scanTiff(bytes: Uint8Array, name: string | undefined): Scan {
 }
 
 /** Every strip or tile must lie inside the file (checked for all pages when the file opens). */
-function checkBlocks(
+async function checkBlocks(
   r: Reader,
   entries: Map<number, Entry>,
   page: number,
   len: number,
   bad: (reason: string, offset?: number) => FormatError,
-): void {
+): Promise<void> {
   const tiled = entries.has(324);
   const offsets = entries.get(tiled ? 324 : 273);
   const counts = entries.get(tiled ? 325 : 279);
@@ -262,6 +320,9 @@ function checkBlocks(
   }
   if (!counts) return; // decoding decides whether it can do without (uncompressed only)
   const n = Math.min(offsets.count, counts.count);
+  if (n === 0) return;
+  await r.load(offsets.pos, n * TYPE_SIZE[offsets.type]!);
+  await r.load(counts.pos, n * TYPE_SIZE[counts.type]!);
   for (let k = 0; k < n; k++) {
     const o = r.uint(offsets, k);
     const c = r.uint(counts, k);
@@ -355,23 +416,31 @@ function kindOf(format: number, bits: number): Kind | undefined {
  * i only. Rejects with FormatError for bytes that are not a valid TIFF (truncated, broken offsets,
  * zero sizes), UnsupportedFormatError for a valid file using a feature not read here.
  */
-export async function readTiff(bytes: Uint8Array, options: ReadTiffOptions = {}): Promise<ImageSource> {
+export async function readTiff(input: Uint8Array | ByteSource, options: ReadTiffOptions = {}): Promise<ImageSource> {
   const name = options.name;
-  if (!(bytes instanceof Uint8Array)) throw new InvalidOptionError('bytes', bytes, 'must be a Uint8Array');
-  // geotiff reads the whole ArrayBuffer and typed views need aligned offsets: work on exactly
-  // these bytes in a buffer of their own. (A Node Buffer may be a view into a larger shared pool,
-  // and Buffer's own slice() is a view too, hence Uint8Array's slice.)
-  if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = Uint8Array.prototype.slice.call(bytes);
-  const scan = scanTiff(bytes, name);
+  let source: ByteSource;
+  const inMemory = input instanceof Uint8Array ? input : isByteSource(input) ? input.bytes : undefined;
+  if (inMemory instanceof Uint8Array) {
+    // geotiff reads the whole ArrayBuffer and typed views need aligned offsets: work on exactly
+    // these bytes in a buffer of their own. (A Node Buffer may be a view into a larger shared pool,
+    // and Buffer's own slice() is a view too, hence Uint8Array's slice.)
+    let bytes = inMemory;
+    if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = Uint8Array.prototype.slice.call(bytes);
+    source = memorySource(bytes);
+  } else if (isByteSource(input)) {
+    source = input;
+  } else {
+    throw new InvalidOptionError('bytes', input, 'must be a Uint8Array or a ByteSource');
+  }
+  const scan = await scanTiff(source, name);
   const { width, height, samples } = scan;
   if (width * height > MAX_FRAME_PIXELS) {
     throw new UnsupportedFormatError(FORMAT, `a frame of ${width}×${height} pixels is too large (at most ${MAX_FRAME_PIXELS})`, name);
   }
 
-  const buffer = bytes.buffer as ArrayBuffer;
   let tiff: GeoTIFF;
   try {
-    tiff = await fromArrayBuffer(buffer);
+    tiff = source.bytes ? await fromArrayBuffer(source.bytes.buffer as ArrayBuffer) : await GeoTIFFReader.fromSource(geotiffSource(source) as never);
   } catch (e) {
     throw wrap(e, name, 'header');
   }
@@ -413,15 +482,16 @@ export async function readTiff(bytes: Uint8Array, options: ReadTiffOptions = {})
 
   const decoders = new Map<number, Promise<BaseDecoder>>();
   const frames = scan.ifds.length * samples;
-  const ctx: DecodeContext = { bytes, le: scan.le, name, decoders };
+  const ctx: DecodeContext = { source, le: scan.le, name, decoders };
 
-  const source: ImageSource = {
+  const image: ImageSource = {
     format: 'tiff',
     width,
     height,
     frames,
     header,
     ...(pixelSizeNm ? { pixelSizeNm } : {}),
+    ...(source.close ? { close: () => source.close!() } : {}),
     async frame(index: number): Promise<Image> {
       if (!Number.isInteger(index) || index < 0 || index >= frames) {
         throw new InvalidOptionError('frame', index, `must be an integer from 0 to ${frames - 1}`);
@@ -437,7 +507,26 @@ export async function readTiff(bytes: Uint8Array, options: ReadTiffOptions = {})
       }
     },
   };
-  return source;
+  return image;
+}
+
+/**
+ * geotiff's source interface over a ByteSource: slices cut at the end of the file (geotiff asks
+ * for 1 KiB past a small IFD), each in an ArrayBuffer of its own.
+ */
+function geotiffSource(source: ByteSource) {
+  return {
+    fileSize: source.size,
+    async fetch(slices: { offset: number; length: number }[]): Promise<ArrayBuffer[]> {
+      return Promise.all(
+        slices.map(async ({ offset, length }) => {
+          const b = await source.read(offset, length);
+          return (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer;
+        }),
+      );
+    },
+    async close() {},
+  };
 }
 
 function wrap(e: unknown, name: string | undefined, where: string): CpgdError {
@@ -547,10 +636,36 @@ async function pageLayout(ifd: ImageFileDirectory, page: number, scan: Scan, nam
 }
 
 interface DecodeContext {
-  bytes: Uint8Array;
+  source: ByteSource;
   le: boolean;
   name: string | undefined;
   decoders: Map<number, Promise<BaseDecoder>>;
+}
+
+/**
+ * The bytes of a frame's blocks. From memory, views of the file; from a file, one read of the span
+ * they cover when they lie close together (the usual layout, a page's strips in a row), else one
+ * read per block.
+ */
+async function blockReader(ranges: { offset: number; length: number }[], source: ByteSource): Promise<(offset: number, length: number) => Promise<Uint8Array>> {
+  if (source.bytes) {
+    const b = source.bytes;
+    return async (offset, length) => b.subarray(offset, offset + length);
+  }
+  let lo = Infinity;
+  let hi = 0;
+  let total = 0;
+  for (const r of ranges) {
+    if (r.length === 0) continue;
+    lo = Math.min(lo, r.offset);
+    hi = Math.max(hi, r.offset + r.length);
+    total += r.length;
+  }
+  if (total > 0 && hi - lo <= 2 * total + (1 << 20)) {
+    const span = await source.read(lo, hi - lo);
+    return async (offset, length) => span.subarray(offset - lo, offset - lo + length);
+  }
+  return (offset, length) => source.read(offset, length);
 }
 
 async function decodeFrame(L: Layout, sample: number, ctx: DecodeContext): Promise<Float64Array> {
@@ -560,7 +675,20 @@ async function decodeFrame(L: Layout, sample: number, ctx: DecodeContext): Promi
   const rowBytes = L.blockW * pixelBytes;
   const first = L.planar === 2 ? sample * L.across * L.down : 0;
   const what = L.tiled ? 'tile' : 'strip';
-  const len = ctx.bytes.length;
+  const len = ctx.source.size;
+  // Where each block is and how many bytes it takes (checked against the file below).
+  const ranges: { offset: number; length: number }[] = [];
+  for (let by = 0; by < L.down; by++) {
+    const rows = Math.min(L.blockH, L.height - by * L.blockH);
+    for (let bx = 0; bx < L.across; bx++) {
+      const k = first + by * L.across + bx;
+      const offset = L.offsets[k]!;
+      const count = L.counts ? L.counts[k]! : rows * rowBytes;
+      const length = count === 0 ? 0 : L.compression === 1 ? rows * rowBytes : count;
+      ranges.push({ offset, length: offset + length <= len ? length : 0 });
+    }
+  }
+  const read = await blockReader(ranges, ctx.source);
   for (let by = 0; by < L.down; by++) {
     const y0 = by * L.blockH;
     const rows = Math.min(L.blockH, L.height - y0);
@@ -579,11 +707,11 @@ async function decodeFrame(L: Layout, sample: number, ctx: DecodeContext): Promi
       if (L.compression === 1) {
         // Uncompressed: read what the block needs, even when the byte count says less (as tifffile).
         if (offset + need > len) throw bad(`needs ${need} bytes at offset ${offset}, past the end of the file`);
-        data = ctx.bytes.subarray(offset, offset + need);
+        data = await read(offset, need);
         owned = false;
       } else {
         if (need > count * MAX_RATIO[L.compression]!) throw bad(`${count} compressed bytes cannot hold ${need} bytes`);
-        const raw = ctx.bytes.slice(offset, offset + count);
+        const raw = (await read(offset, count)).slice();
         if (L.compression === 5) checkLzw(raw, bad);
         let decoded: ArrayBufferLike;
         try {
