@@ -540,26 +540,6 @@ describe('data types and scaling', () => {
     expect([src.width, src.height, src.frames]).toEqual([4, 1, 1]);
     expect(Array.from((await src.frame(0)).data)).toEqual([1, 2, 3, 4]);
   });
-
-  it('decodes uncompressed data fast', async () => {
-    const w = 2048;
-    const h = 1024;
-    for (const bitpix of [16, -32]) {
-      const hdr = header([card('SIMPLE', true), card('BITPIX', bitpix), card('NAXIS', 2), card('NAXIS1', w), card('NAXIS2', h)]);
-      const bytes = new Uint8Array(hdr.length + padData(new Uint8Array((w * h * Math.abs(bitpix)) / 8)).length);
-      bytes.set(hdr);
-      const src = readFits(bytes);
-      let best = Infinity;
-      for (let r = 0; r < 5; r++) {
-        const t = performance.now();
-        await src.frame(0);
-        best = Math.min(best, performance.now() - t);
-      }
-      const mbPerS = (w * h * Math.abs(bitpix)) / 8 / 1e6 / (best / 1000);
-      // ≥ 300 MB/s on an idle machine; the floor here leaves room for a loaded CI box.
-      expect(mbPerS, `BITPIX ${bitpix}: ${mbPerS.toFixed(0)} MB/s`).toBeGreaterThan(100);
-    }
-  });
 });
 
 describe('HDU selection', () => {
