@@ -1,5 +1,5 @@
 /**
- * The `cpgd` command line: `detect`, `simulate`, `info`. `main` returns the exit status: 0 success,
+ * The `cpgd` command line: `detect`, `simulate`, `info`, `render`. `main` returns the exit status: 0 success,
  * 1 cancelled or failed at run time, 2 bad input. Every error is one line on stderr, without a
  * stack trace (set CPGD_DEBUG=1 to get one for unexpected errors).
  */
@@ -10,12 +10,14 @@ import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, type CliContext } from './context.js
 import { DETECT, runDetect } from './detect.js';
 import { INFO, runInfo } from './info.js';
 import { OutputError } from './io.js';
+import { RENDER, runRender } from './render.js';
 import { runSimulate, SIMULATE } from './simulate.js';
 
 const COMMANDS = {
   detect: { spec: DETECT, run: runDetect },
   simulate: { spec: SIMULATE, run: runSimulate },
   info: { spec: INFO, run: runInfo },
+  render: { spec: RENDER, run: runRender },
 } as const;
 
 type CommandName = keyof typeof COMMANDS;
@@ -24,6 +26,7 @@ const WHAT: Record<CommandName, string> = {
   detect: 'Find the sources of an image or stack and write a catalogue (CSV, DS9 regions or FITS table).',
   simulate: 'Write a synthetic star field or SMLM movie and its truth catalogue.',
   info: 'Describe an image file: size, frames, pixel statistics, header.',
+  render: 'Render a localisation table (SMLM) as a super-resolution image (32-bit float TIFF).',
 };
 
 export function mainHelp(): string {
@@ -61,7 +64,7 @@ export function describeError(e: unknown, command: string): { code: number; line
 export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined) {
-    ctx.stderr.write(`cpgd: missing COMMAND (detect, simulate or info); see cpgd --help\n`);
+    ctx.stderr.write(`cpgd: missing COMMAND (detect, simulate, info or render); see cpgd --help\n`);
     return EXIT_USAGE;
   }
   if (first === '--help' || first === '-h' || first === 'help') {
@@ -76,7 +79,7 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
   }
   if (!(first in COMMANDS)) {
     const what = first.startsWith('-') ? `unknown option ${first}` : `unknown command ${JSON.stringify(first)}`;
-    ctx.stderr.write(`cpgd: ${what}; the commands are detect, simulate and info (see cpgd --help)\n`);
+    ctx.stderr.write(`cpgd: ${what}; the commands are detect, simulate, info and render (see cpgd --help)\n`);
     return EXIT_USAGE;
   }
   const command = first as CommandName;

@@ -44,6 +44,11 @@ export interface WriteTiffOptions {
   type?: 'float32' | 'uint16';
   /** ImageDescription of the first page (UTF-8). */
   description?: string;
+  /**
+   * XResolution, YResolution (pixels per unit, written as the closest 32-bit rationals) and
+   * ResolutionUnit (1 none, 2 inch, 3 centimetre). Default 1 pixel per (no) unit.
+   */
+  resolution?: { x: number; y: number; unit: 1 | 2 | 3 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1065,6 +1070,14 @@ export function writeTiff(
     if (f.length !== pixels) throw new InvalidImageError(`frame ${i} has ${f.length} pixels, expected ${width}×${height}`);
   });
 
+  const res = options.resolution;
+  if (res !== undefined) {
+    const ok = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+    if (!ok(res.x) || !ok(res.y) || ![1, 2, 3].includes(res.unit)) throw new InvalidOptionError('resolution', res, 'must be { x > 0, y > 0 pixels per unit, unit 1, 2 or 3 }');
+  }
+  const xResolution = res ? rational(res.x) : [1, 1];
+  const yResolution = res ? rational(res.y) : [1, 1];
+  const resolutionUnit = res ? res.unit : 1;
   const sampleBytes = type === 'float32' ? 4 : 2;
   const rowBytes = width * sampleBytes;
   const rowsPerStrip = Math.max(1, Math.min(height, Math.floor(65536 / rowBytes)));
@@ -1089,10 +1102,10 @@ export function writeTiff(
       [277, 3, [1]],
       [278, 4, [rowsPerStrip]],
       [279, 4, counts],
-      [282, 5, [1, 1]],
-      [283, 5, [1, 1]],
+      [282, 5, xResolution],
+      [283, 5, yResolution],
       [284, 3, [1]],
-      [296, 3, [1]],
+      [296, 3, [resolutionUnit]],
     );
     if (page === 0) tags.push([305, 2, software]);
     tags.push([339, 3, [type === 'float32' ? 3 : 1]]);
@@ -1173,6 +1186,25 @@ export function writeTiff(
     if (!HOST_LE) swapBytes(out.subarray(start, start + frameBytes), sampleBytes);
   }
   return out;
+}
+
+/** The closest fraction p/q to v > 0 with p, q < 2³² (continued fractions), as a TIFF RATIONAL. */
+function rational(v: number): [number, number] {
+  const MAX = 0xffffffff;
+  let [p0, q0, p1, q1] = [0, 1, 1, 0];
+  let x = v;
+  for (let k = 0; k < 64; k++) {
+    const a = Math.floor(x);
+    const p2 = a * p1 + p0;
+    const q2 = a * q1 + q0;
+    if (p2 > MAX || q2 > MAX) break;
+    [p0, q0, p1, q1] = [p1, q1, p2, q2];
+    const frac = x - a;
+    if (frac < 1e-15 || Math.abs(p1 / q1 - v) <= 1e-15 * v) break;
+    x = 1 / frac;
+  }
+  if (q1 === 0 || p1 === 0) return v >= 1 ? [Math.min(MAX, Math.round(v)), 1] : [1, Math.min(MAX, Math.round(1 / v))];
+  return [p1, q1];
 }
 
 /** UTF-8 bytes of a string (no TextEncoder in the pure core's library). */

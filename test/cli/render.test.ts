@@ -1,0 +1,107 @@
+// End-to-end tests of `cpgd render` (the compiled out/node; `npm run build:node` first by hand).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCatalogCsv } from '../../out/node/core/catalog/csv.js';
+import { readTiff } from '../../out/node/core/formats/tiff.js';
+import { ROOT } from '../paths.js';
+
+const BIN = resolve(ROOT, 'bin/cpgd.mjs');
+let dir: string;
+
+function cpgd(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stderr.split('\n').filter((l) => l.trim() !== '') };
+}
+const at = (name: string) => join(dir, name);
+
+async function image(name: string) {
+  const src = await readTiff(new Uint8Array(readFileSync(at(name))), { name });
+  return { src, data: (await src.frame(0)).data as Float64Array };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cpgd-render-'));
+  const s = cpgd('simulate', '--kind', 'smlm', '--size', '32', '--frames', '4', '--count', '5', '--psf', 'gaussian:1.1', '--gain', '2', '--offset', '100', '--seed', '6', '--out', 'm.tif', '--truth', 'truth.csv', '--quiet');
+  expect(s.code, s.stderr).toBe(0);
+  const common = ['detect', 'm.tif', '--psf', 'gaussian:1.1', '--gain', '2', '--offset', '100', '--pixel-size', '100', '--threads', '2', '--quiet'];
+  expect(cpgd(...common, '--out', 'loc.csv').code).toBe(0);
+  expect(cpgd(...common, '--format', 'thunderstorm', '--out', 'ts.csv').code).toBe(0);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('cpgd render', () => {
+  it('histogram: a float32 TIFF whose pixels count the localisations, calibrated in nm', async () => {
+    const r = cpgd('render', 'loc.csv', '--pixel-size', '20', '--mode', 'histogram', '--size', '160,160', '--out', 'h.tif');
+    expect(r.code, r.stderr).toBe(0);
+    const locs = parseCatalogCsv(readFileSync(at('loc.csv'), 'utf8'));
+    expect(r.lines).toEqual([`cpgd render: ${locs.length} localisations drawn, histogram, 160×160 pixels of 20 nm → h.tif`]);
+    const { src, data } = await image('h.tif');
+    expect([src.width, src.height, src.frames]).toEqual([160, 160, 1]);
+    expect(src.pixelSizeNm.x).toBeCloseTo(20, 9);
+    expect(data.reduce((a, b) => a + b, 0)).toBe(locs.length);
+    // Each localisation is in the pixel of (x + 0.5) · 100 nm / 20 nm.
+    for (const s of locs) expect(data[Math.floor(((s.y + 0.5) * 100) / 20) * 160 + Math.floor(((s.x + 0.5) * 100) / 20)]).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gaussian: the same total; the ThunderSTORM export renders to the same image', async () => {
+    expect(cpgd('render', 'loc.csv', '--pixel-size', '10', '--size', '320,320', '--out', 'g.tif', '--quiet').code).toBe(0);
+    expect(cpgd('render', 'ts.csv', '--pixel-size', '10', '--size', '320,320', '--out', 'g-ts.tif', '--quiet').code).toBe(0);
+    const a = await image('g.tif');
+    const b = await image('g-ts.tif');
+    const n = parseCatalogCsv(readFileSync(at('loc.csv'), 'utf8')).length;
+    expect(a.data.reduce((x, y) => x + y, 0)).toBeCloseTo(n, 1);
+    let diff = 0;
+    for (let i = 0; i < a.data.length; i++) diff = Math.max(diff, Math.abs(a.data[i] - b.data[i]));
+    expect(diff).toBeLessThan(1e-3);
+    expect(Math.max(...a.data)).toBeLessThan(1); // spread, not single pixels
+  });
+
+  it('a pixel-only CSV needs --camera-pixel-size; with it, the same image as the nm columns give', async () => {
+    const px = cpgd('detect', 'm.tif', '--psf', 'gaussian:1.1', '--gain', '2', '--offset', '100', '--threads', '2', '--quiet', '--out', 'px.csv');
+    expect(px.code).toBe(0);
+    const bad = cpgd('render', 'px.csv', '--pixel-size', '20', '--out', 'px.tif');
+    expect(bad.code).toBe(2);
+    expect(bad.lines).toHaveLength(1);
+    expect(bad.lines[0]).toContain('px.csv');
+    expect(bad.lines[0]).toContain('--camera-pixel-size');
+    expect(existsSync(at('px.tif'))).toBe(false);
+    expect(cpgd('render', 'px.csv', '--camera-pixel-size', '100', '--pixel-size', '20', '--mode', 'histogram', '--size', '160,160', '--out', 'px.tif', '--quiet').code).toBe(0);
+    expect((await image('px.tif')).data).toEqual((await image('h.tif')).data);
+  });
+
+  it('--frames and --min-photons select localisations', async () => {
+    const r = cpgd('render', 'loc.csv', '--pixel-size', '20', '--mode', 'histogram', '--frames', '1:2', '--min-photons', '2000', '--out', 'sel.tif');
+    expect(r.code, r.stderr).toBe(0);
+    const locs = parseCatalogCsv(readFileSync(at('loc.csv'), 'utf8'));
+    const want = locs.filter((s) => s.frame >= 1 && s.frame <= 2 && s.flux >= 2000).length;
+    expect(want).toBeGreaterThan(0);
+    expect((await image('sel.tif')).data.reduce((a, b) => a + b, 0)).toBe(want);
+    expect(r.lines[0]).toContain(`(${locs.length - want} filtered out)`);
+  });
+
+  it('bad input: exit 2, one line naming the file or option, no image', () => {
+    writeFileSync(at('garbage.csv'), 'hello,world\n1,2\n');
+    const cases: [string[], string][] = [
+      [['render', 'missing.csv', '--pixel-size', '10', '--out', 'x.tif'], 'missing.csv'],
+      [['render', 'garbage.csv', '--pixel-size', '10', '--out', 'x.tif'], 'garbage.csv'],
+      [['render', 'loc.csv', '--pixel-size', '0', '--out', 'x.tif'], '--pixel-size'],
+      [['render', 'loc.csv', '--pixel-size', '10', '--out', 'x.png'], '--out'],
+      [['render', 'loc.csv', '--pixel-size', '10', '--mode', 'dots', '--out', 'x.tif'], '--mode'],
+      [['render', 'loc.csv', '--out', 'x.tif'], '--pixel-size'],
+      [['render', 'loc.csv', '--pixel-size', '0.0001', '--out', 'x.tif'], '--pixel-size'],
+    ];
+    for (const [args, mention] of cases) {
+      const r = cpgd(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.lines, args.join(' ')).toHaveLength(1);
+      expect(r.lines[0]).toContain(mention);
+      expect(existsSync(at('x.tif'))).toBe(false);
+    }
+  });
+});
