@@ -58,10 +58,13 @@ function erfSmallRatio(y: number): number {
   return num / den;
 }
 
-/** erfc(y) for y > 0.46875 (Cody's second and third ranges); 0 beyond underflow. */
-function erfcPositive(y: number): number {
-  if (y >= ERFC_BIG) return 0;
-  let r: number;
+/**
+ * The scaled complementary error function erfcx(y) = e^{y²} erfc(y) for y > 0.46875 (Cody's second
+ * and third ranges, the rational part of erfc). Callers that already hold e^{−y²} (the pixel-
+ * integrated Gaussian evaluates the normal density at the same points) get erfc(y) from it with one
+ * multiplication instead of two more exponentials.
+ */
+export function erfcxAbove(y: number): number {
   if (y <= 4) {
     const c = ERF_C;
     const d = ERF_D;
@@ -81,24 +84,37 @@ function erfcPositive(y: number): number {
     den = (den + d[5]) * y;
     num = (num + c[6]) * y;
     den = (den + d[6]) * y;
-    r = (num + c[7]) / (den + d[7]);
-  } else {
-    const p = ERF_P;
-    const q = ERF_Q;
-    const z = 1 / (y * y);
-    let num = p[5] * z;
-    let den = z;
-    num = (num + p[0]) * z;
-    den = (den + q[0]) * z;
-    num = (num + p[1]) * z;
-    den = (den + q[1]) * z;
-    num = (num + p[2]) * z;
-    den = (den + q[2]) * z;
-    num = (num + p[3]) * z;
-    den = (den + q[3]) * z;
-    r = (z * (num + p[4])) / (den + q[4]);
-    r = (INV_SQRT_PI - r) / y;
+    return (num + c[7]) / (den + d[7]);
   }
+  const p = ERF_P;
+  const q = ERF_Q;
+  const z = 1 / (y * y);
+  let num = p[5] * z;
+  let den = z;
+  num = (num + p[0]) * z;
+  den = (den + q[0]) * z;
+  num = (num + p[1]) * z;
+  den = (den + q[1]) * z;
+  num = (num + p[2]) * z;
+  den = (den + q[2]) * z;
+  num = (num + p[3]) * z;
+  den = (den + q[3]) * z;
+  const r = (z * (num + p[4])) / (den + q[4]);
+  return (INV_SQRT_PI - r) / y;
+}
+
+/** erf(y)/y for |y| ≤ 0.46875 (Cody's first range), exported for the same callers. */
+export function erfSmall(y: number): number {
+  return erfSmallRatio(y);
+}
+
+/** The boundary between Cody's first and second ranges. */
+export const ERF_SMALL_LIMIT = THRESH;
+
+/** erfc(y) for y > 0.46875 (Cody's second and third ranges); 0 beyond underflow. */
+function erfcPositive(y: number): number {
+  if (y >= ERFC_BIG) return 0;
+  const r = erfcxAbove(y);
   const s = Math.trunc(y * 16) / 16;
   const del = (y - s) * (y + s);
   return Math.exp(-s * s) * Math.exp(-del) * r;

@@ -1,5 +1,5 @@
 import { InvalidPsfError } from '../errors.js';
-import { erf } from '../math.js';
+import { ERF_SMALL_LIMIT, erfSmall, erfcxAbove } from '../math.js';
 import { SeparablePsf } from './types.js';
 
 const SQRT2 = Math.SQRT2;
@@ -48,7 +48,7 @@ export class GaussianPsf extends SeparablePsf {
     this.label = sigmaX === sigmaY ? `gaussian:${sigmaX}` : `gaussian:${sigmaX},${sigmaY}`;
   }
 
-  protected profile(axis: 0 | 1, c: number, p0: number, n: number, val: Float64Array, der: Float64Array): void {
+  protected profile(axis: 0 | 1, c: number, p0: number, n: number, val: Float64Array, der: Float64Array, off = 0): void {
     const s = axis === 0 ? this.sigmaX : this.sigmaY;
     if (this.edges.length < n + 1) {
       this.edges = new Float64Array(n + 1);
@@ -60,9 +60,16 @@ export class GaussianPsf extends SeparablePsf {
     const norm = INV_SQRT_2PI / s;
     for (let k = 0; k <= n; k++) {
       const u = p0 + k - 0.5 - c;
-      e[k] = erf(u * inv);
-      const z = u / s;
-      g[k] = norm * Math.exp(-0.5 * z * z);
+      // One exponential per edge serves both the density N(u) = norm·e^{−y²} and erf(y) =
+      // 1 − e^{−y²}·erfcx(y) (y = |u|/√2σ): the profile costs n + 1 exponentials per axis.
+      const y = Math.abs(u) * inv;
+      const E = Math.exp(-y * y);
+      g[k] = norm * E;
+      if (y <= ERF_SMALL_LIMIT) e[k] = u * inv * erfSmall(y);
+      else {
+        const r = 1 - E * erfcxAbove(y);
+        e[k] = u < 0 ? -r : r;
+      }
     }
     const r = this.radius;
     const tw = this.radius / this.truncation;
@@ -84,8 +91,8 @@ export class GaussianPsf extends SeparablePsf {
         d = d * T + v * dT;
         v *= T;
       }
-      val[k] = v;
-      der[k] = d;
+      val[off + k] = v;
+      der[off + k] = d;
     }
   }
 }
