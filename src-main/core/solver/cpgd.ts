@@ -324,8 +324,6 @@ class Workspace {
   private readonly tgy: Float64Array;
   private readonly tdgy: Float64Array;
   private readonly tbox = new Int32Array(4);
-  /** B on the touched pixels (same order as `touched`), refreshed by every evaluate(). */
-  private bTouched = new Float64Array(0);
   /** Σ φ² for a source at a pixel centre. */
   readonly psfSelf: number;
   /**
@@ -680,21 +678,30 @@ class Workspace {
     return Math.sqrt(this.psfSelf * this.p.weights[py * this.W + px]);
   }
 
-  /** Background coefficients optimal for the current Φμ; returns the data term of F. */
+  /**
+   * Background coefficients optimal for the current Φμ; returns the data term of F. One pass over
+   * the touched pixels gathers h = Σ w Φμ b_k, Σ w f Φμ and Σ w (Φμ)²; the cross term
+   * Σ w (B − f) Φμ is then cᵀh − Σ w f Φμ, so B itself is only formed where q is (computeQ).
+   */
   private fitBackgroundAndObjective(): number {
     const { phiMu, touched, W, p, K, nTouched } = this;
     const w = p.weights;
     const f = p.data;
     const bg = p.background;
     const c = this.c;
+    const h = this.h;
+    let wfm = 0;
+    let quad = 0;
     if (bg && K > 0) {
-      const h = this.h;
       h.fill(0);
       const { lx, ly } = bg;
       for (let k = 0; k < nTouched; k++) {
         const idx = touched[k];
-        const wm = w[idx] * phiMu[idx];
-        if (wm === 0) continue;
+        const m = phiMu[idx];
+        if (m === 0) continue;
+        const wm = w[idx] * m;
+        wfm += wm * f[idx];
+        quad += wm * m;
         const y = (idx / W) | 0;
         const ox = (idx - y * W) * K;
         const oy = y * K;
@@ -702,55 +709,47 @@ class Workspace {
       }
       for (let kk = 0; kk < K; kk++) this.rhs[kk] = this.g[kk] - h[kk];
       this.chol!.solve(this.rhs, c);
-      this.backgroundOnTouched();
+    } else {
+      for (let k = 0; k < nTouched; k++) {
+        const idx = touched[k];
+        const m = phiMu[idx];
+        const wm = w[idx] * m;
+        wfm += wm * f[idx];
+        quad += wm * m;
+      }
     }
     // ½ Σ_all w (B − f)² = ½ cᵀ A c − cᵀ g + ½ Σ w f²
     let F = this.halfWff;
     for (let i = 0; i < K; i++) {
       let Ac = 0;
       for (let j = 0; j < K; j++) Ac += this.gram[i * K + j] * c[j];
-      F += 0.5 * c[i] * Ac - c[i] * this.g[i];
+      F += 0.5 * c[i] * Ac - c[i] * this.g[i] + c[i] * h[i];
     }
-    const B = this.bTouched;
-    let cross = 0;
-    let quad = 0;
-    for (let k = 0; k < nTouched; k++) {
-      const idx = touched[k];
-      const m = phiMu[idx];
-      const wp = w[idx];
-      cross += wp * ((K > 0 ? B[k] : 0) - f[idx]) * m;
-      quad += wp * m * m;
-    }
-    return F + cross + 0.5 * quad;
-  }
-
-  /** B at every touched pixel, in touched order, for the current coefficients. */
-  private backgroundOnTouched(): void {
-    const { touched, W, K, nTouched, c } = this;
-    const bg = this.p.background!;
-    if (this.bTouched.length < nTouched) this.bTouched = new Float64Array(this.touched.length);
-    const B = this.bTouched;
-    const { lx, ly } = bg;
-    for (let k = 0; k < nTouched; k++) {
-      const idx = touched[k];
-      const y = (idx / W) | 0;
-      const ox = (idx - y * W) * K;
-      const oy = y * K;
-      let v = 0;
-      for (let kk = 0; kk < K; kk++) v += c[kk] * lx[ox + kk] * ly[oy + kk];
-      B[k] = v;
-    }
+    return F - wfm + 0.5 * quad;
   }
 
   /** q = w (B + Φμ − f) on the touched pixels. */
   computeQ(): void {
-    const { phiMu, touched, p, K, q, nTouched } = this;
-    const B = this.bTouched;
+    const { phiMu, touched, p, K, q, nTouched, W, c } = this;
     const w = p.weights;
     const f = p.data;
-    for (let k = 0; k < nTouched; k++) {
-      const idx = touched[k];
-      q[idx] = w[idx] * ((K > 0 ? B[k] : 0) + phiMu[idx] - f[idx]);
+    const bg = p.background;
+    if (bg && K > 0) {
+      const { lx, ly } = bg;
+      for (let k = 0; k < nTouched; k++) {
+        const idx = touched[k];
+        const y = (idx / W) | 0;
+        const ox = (idx - y * W) * K;
+        const oy = y * K;
+        let B = 0;
+        for (let kk = 0; kk < K; kk++) B += c[kk] * lx[ox + kk] * ly[oy + kk];
+        q[idx] = w[idx] * (B + phiMu[idx] - f[idx]);
+      }
+    } else {
+      for (let k = 0; k < nTouched; k++) {
+        const idx = touched[k];
+        q[idx] = w[idx] * (phiMu[idx] - f[idx]);
+      }
     }
   }
 
@@ -931,6 +930,58 @@ class Grad {
  * scales a step.
  */
 function localMass(ps: Particles, radius: number, out: Float64Array): void {
+  // Particles bucketed on a grid of cells of side `radius` (counting sort into typed arrays: this
+  // runs at every full pass, and a hash map of arrays made most of the solver's garbage).
+  const n = ps.n;
+  const cell = Math.max(radius, 1e-9);
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (let i = 0; i < n; i++) {
+    minX = Math.min(minX, ps.x[i]);
+    maxX = Math.max(maxX, ps.x[i]);
+    minY = Math.min(minY, ps.y[i]);
+    maxY = Math.max(maxY, ps.y[i]);
+  }
+  if (n === 0) return;
+  const gw = Math.floor((maxX - minX) / cell) + 1;
+  const gh = Math.floor((maxY - minY) / cell) + 1;
+  if (gw * gh > 4 * n + 4096) {
+    localMassSparse(ps, radius, out);
+    return;
+  }
+  const start = new Int32Array(gw * gh + 1);
+  const cellOf = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor((ps.y[i] - minY) / cell) * gw + Math.floor((ps.x[i] - minX) / cell);
+    cellOf[i] = c;
+    start[c + 1]++;
+  }
+  for (let c = 0; c < gw * gh; c++) start[c + 1] += start[c];
+  const fill = start.slice(0, gw * gh);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[fill[cellOf[i]]++] = i;
+  const r2 = radius * radius;
+  for (let i = 0; i < n; i++) {
+    const cx = cellOf[i] % gw;
+    const cy = (cellOf[i] - cx) / gw;
+    let m = 0;
+    for (let yy = Math.max(0, cy - 1); yy <= Math.min(gh - 1, cy + 1); yy++) {
+      for (let xx = Math.max(0, cx - 1); xx <= Math.min(gw - 1, cx + 1); xx++) {
+        const c = yy * gw + xx;
+        for (let k = start[c]; k < start[c + 1]; k++) {
+          const j = order[k];
+          if (ps.s[j] !== ps.s[i]) continue;
+          const ddx = ps.x[j] - ps.x[i];
+          const ddy = ps.y[j] - ps.y[i];
+          if (ddx * ddx + ddy * ddy <= r2) m += ps.a[j];
+        }
+      }
+    }
+    out[i] = m;
+  }
+}
+
+/** localMass for particles spread far apart relative to the radius (a hash map of cells). */
+function localMassSparse(ps: Particles, radius: number, out: Float64Array): void {
   const cell = Math.max(radius, 1e-9);
   const grid = new Map<number, number[]>();
   const key = (cx: number, cy: number) => cx * 1_000_003 + cy;
@@ -1025,7 +1076,12 @@ function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): 
   let maxEta = -Infinity;
   let worst = { x: 0, y: 0 };
   const lambda = p.lambda;
-  const floor = 0.5 * lambda;
+  // Only grid maxima that could exceed λ once refined are refined: η is a correlation with φ, so
+  // near a maximum it falls off no faster than a Gaussian of width σ, and a grid node lies within
+  // √½ px of the maximum, so the refined value exceeds the grid value by at most a factor
+  // exp(1/(4σ²)); the floor λ·exp(−1/(2σ²)) (at most 0.9λ) doubles that margin. Refining every
+  // noise maximum down to λ/2 cost more than the rest of the certificate.
+  const floor = lambda * Math.min(0.9, Math.exp(-1 / (2 * p.psf.sigma * p.psf.sigma)));
   const candidates: { x: number; y: number; eta: number; sign: 1 | -1 }[] = [];
   const signs: (1 | -1)[] = signed ? [1, -1] : [1];
   for (const sg of signs) {
