@@ -21,6 +21,7 @@ import { allocStamp, SeparablePsf, type Psf, type Stamp } from '../psf/types.js'
 import { BackgroundBasis, Cholesky } from './background.js';
 import { correlate } from './correlate.js';
 import { copyStamp, groupSystem, proximityGroups, type Member } from './groups.js';
+import { select } from './noise.js';
 
 /** The problem CPGD solves; built by `detect` from an image, or directly by callers and tests. */
 export interface CpgdProblem {
@@ -1196,8 +1197,8 @@ function initialParticles(ws: Workspace, o: ValidOptions, signed: boolean): { ps
     g2 += st.v[k] * st.v[k];
     h2 += st.dx[k] * st.dx[k];
   }
-  const wsorted = Float64Array.from(p.weights).filter((w) => w > 0).sort();
-  const wMed = wsorted.length ? wsorted[wsorted.length >> 1] : 1;
+  const wpos = Float64Array.from(p.weights).filter((w) => w > 0);
+  const wMed = wpos.length ? select(wpos, wpos.length >> 1) : 1;
   const scaleG = g2 * wMed;
   const scaleH = h2 * wMed;
   let maxEta = 0;
