@@ -11,6 +11,7 @@ import { formatThunderstormCsv } from '../core/catalog/thunderstorm.js';
 import type { Source } from '../core/catalog/types.js';
 import { autoLambda, type TileStats } from '../core/detect.js';
 import { makeImage, type Image, type ImageSource } from '../core/image.js';
+import { fitPsf, proposeStars, shapeFwhm, type PsfShape } from '../core/psf/fit.js';
 import { buildPsf, formatPsfSpec, type PsfSpec } from '../core/psf/spec.js';
 import { noiseWeights, type NoiseOptions } from '../core/solver/noise.js';
 import { fitsCatalog } from '../cli/detect.js';
@@ -30,6 +31,8 @@ import type {
   FrameStats,
   ImageInfo,
   ParticleSnapshot,
+  PsfFitRequest,
+  PsfFitSummary,
   PsfSetting,
   Region,
   SourceRow,
@@ -369,6 +372,32 @@ export class Session {
     this.source = null;
     this.info = null;
     await s?.close?.();
+  }
+
+  /**
+   * Fit the PSF shape to stars of a frame: the picked ones, or up to 12 bright isolated stars
+   * proposed from the image. AppError('invalid-image') when there is no star to fit.
+   */
+  async fitPsf(r: PsfFitRequest): Promise<PsfFitSummary> {
+    const { image } = await this.readFrame(r.imageId, r.frame);
+    const start: PsfShape = r.start.kind === r.kind ? r.start : r.kind === 'gaussian' ? { kind: 'gaussian', sigma: shapeFwhm(r.start) / 2.3548 } : { kind: 'moffat', fwhm: shapeFwhm(r.start), beta: 3 };
+    const stars = r.stars ?? proposeStars(image, { fwhm: shapeFwhm(start) });
+    if (stars.length === 0) throw new AppError('invalid-image', 'no bright isolated star was found to fit the PSF: click a few stars on the image instead');
+    let fit;
+    try {
+      fit = fitPsf(image, r.kind, stars, { initial: start });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'invalid-option') throw new AppError('invalid-argument', `cannot fit the PSF: ${(e as Error).message}`);
+      throw e;
+    }
+    return {
+      psf: fit.shape,
+      stars: fit.stars.map((s) => ({ ...s })),
+      rejected: fit.rejected,
+      relativeResidual: fit.relativeResidual,
+      converged: fit.converged,
+      boxes: fit.boxes.slice(0, 6).map((b) => ({ x0: b.x0, y0: b.y0, size: b.size, data: Array.from(b.data), model: Array.from(b.model) })),
+    };
   }
 
   /** Stop the running detection (it resolves with status 'cancelled'); false when none runs. */

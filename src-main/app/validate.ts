@@ -5,7 +5,7 @@
  * No Electron here, so these run in plain Node tests.
  */
 import { isAbsolute } from 'node:path';
-import { MAX_REGION_SIDE, SAMPLES } from '../shared/ipc.js';
+import { MAX_FIT_STARS, MAX_REGION_SIDE, SAMPLES } from '../shared/ipc.js';
 import type {
   AutoLambdaRequest,
   BackgroundSetting,
@@ -18,6 +18,7 @@ import type {
   IpcError,
   IpcErrorCode,
   LambdaSetting,
+  PsfFitRequest,
   PsfSetting,
   SettingsPatch,
 } from '../shared/ipc.js';
@@ -187,6 +188,27 @@ export function checkAutoLambdaRequest(v: unknown, field = 'request'): AutoLambd
     frame: checkIndex(o.frame, `${field}.frame`),
     psf: checkPsf(o.psf, `${field}.psf`),
     camera: checkCamera(o.camera, `${field}.camera`),
+  };
+}
+
+export function checkPsfFitRequest(v: unknown, field = 'request'): PsfFitRequest {
+  const o = record(v, field, ['imageId', 'frame', 'kind', 'start', 'stars']);
+  if (o.kind !== 'gaussian' && o.kind !== 'moffat') fail(`${field}.kind`, "must be 'gaussian' or 'moffat'");
+  let stars: PsfFitRequest['stars'] = null;
+  if (o.stars !== null) {
+    if (!Array.isArray(o.stars)) return fail(`${field}.stars`, 'must be a list of {x, y} or null');
+    if (o.stars.length < 1 || o.stars.length > MAX_FIT_STARS) fail(`${field}.stars`, `must hold 1 to ${MAX_FIT_STARS} stars`);
+    stars = o.stars.map((s: unknown, i: number) => {
+      const p = record(s, `${field}.stars[${i}]`, ['x', 'y']);
+      return { x: checkNumber(p.x, `${field}.stars[${i}].x`, { min: -1, max: 1e6 }), y: checkNumber(p.y, `${field}.stars[${i}].y`, { min: -1, max: 1e6 }) };
+    });
+  }
+  return {
+    imageId: checkIndex(o.imageId, `${field}.imageId`),
+    frame: checkIndex(o.frame, `${field}.frame`),
+    kind: o.kind as PsfFitRequest['kind'],
+    start: checkPsf(o.start, `${field}.start`),
+    stars,
   };
 }
 

@@ -129,6 +129,42 @@ export interface DetectRequest {
   region?: Region;
 }
 
+/** Stars to fit the PSF shape to, in a frame of the open image. */
+export interface PsfFitRequest {
+  imageId: number;
+  frame: number;
+  /** The profile to fit; the current setting of that kind is the starting point. */
+  kind: 'gaussian' | 'moffat';
+  start: PsfSetting;
+  /** Star positions the user picked (image pixels), or null for bright isolated stars the app proposes. */
+  stars: { x: number; y: number }[] | null;
+}
+
+/** Stars fitted at most (and picked at most by the user). */
+export const MAX_FIT_STARS = 40;
+
+/** One star's box: the data and the fitted model, row-major, size × size pixels from (x0, y0). */
+export interface PsfFitBox {
+  x0: number;
+  y0: number;
+  size: number;
+  data: number[];
+  model: number[];
+}
+
+export interface PsfFitSummary {
+  psf: PsfSetting;
+  /** The stars fitted, with their fitted centre, flux and background (image units). */
+  stars: { x: number; y: number; flux: number; background: number; residual: number }[];
+  /** Stars dropped because they fitted much worse than the others (blends, cosmic rays). */
+  rejected: number;
+  /** rms residual / rms signal over the stars' boxes (0: perfect). */
+  relativeResidual: number;
+  converged: boolean;
+  /** The boxes of the first few stars, for showing the residual. */
+  boxes: PsfFitBox[];
+}
+
 /** The noise-based λ of a frame for a PSF and camera (what `auto` with factor 1 means there). */
 export interface AutoLambdaRequest {
   imageId: number;
@@ -288,6 +324,8 @@ export interface InvokeMap {
   'detect:cancel': { args: []; result: boolean };
   /** The noise-based λ of a frame (λ auto with factor 1). */
   'detect:autoLambda': { args: [request: AutoLambdaRequest]; result: number };
+  /** Fit the PSF shape to stars of a frame (picked, or proposed by the app). */
+  'psf:fit': { args: [request: PsfFitRequest]; result: PsfFitSummary };
   'settings:get': { args: []; result: Settings };
   'settings:set': { args: [patch: SettingsPatch]; result: Settings };
   /**
@@ -324,6 +362,7 @@ export const RENDERER_CHANNELS = [
   'detect:start',
   'detect:cancel',
   'detect:autoLambda',
+  'psf:fit',
   'settings:get',
   'settings:set',
   'catalogue:export',

@@ -54,6 +54,7 @@ describe('bundled main process', () => {
       'file:openSample',
       'file:recent',
       'image:frame',
+      'psf:fit',
       'settings:get',
       'settings:set',
     ]);

@@ -241,4 +241,18 @@ describe('Session: live progress, regions, automatic λ and exports', () => {
     expect(text).toMatch(/XTENSION= 'BINTABLE'/);
     expect(text).toMatch(new RegExp(`NAXIS2  = +${r.sources.length} `));
   });
+
+  it('fits the PSF shape to proposed or picked stars, and says when there is none', async () => {
+    const s = new Session({ pool });
+    const info = await s.open(fitsPath);
+    const fit = await s.fitPsf({ imageId: info.imageId, frame: 0, kind: 'gaussian', start: { kind: 'gaussian', sigma: 1 }, stars: null });
+    expect(fit.psf.kind).toBe('gaussian');
+    expect(Math.abs((fit.psf as { sigma: number }).sigma - 1.5)).toBeLessThan(0.08);
+    expect(fit.stars.length).toBeGreaterThan(0);
+    expect(fit.boxes[0]!.data.length).toBe(fit.boxes[0]!.size ** 2);
+    // The same stars, picked by hand (rounded clicks), give the same shape.
+    const picked = await s.fitPsf({ imageId: info.imageId, frame: 0, kind: 'gaussian', start: { kind: 'gaussian', sigma: 2 }, stars: fit.stars.map((q) => ({ x: Math.round(q.x), y: Math.round(q.y) })) });
+    expect((picked.psf as { sigma: number }).sigma).toBeCloseTo((fit.psf as { sigma: number }).sigma, 2);
+    await expect(s.fitPsf({ imageId: info.imageId, frame: 0, kind: 'moffat', start: { kind: 'gaussian', sigma: 1.5 }, stars: [{ x: 0, y: 0 }] })).rejects.toMatchObject({ code: 'invalid-argument' });
+  });
 });

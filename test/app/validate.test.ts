@@ -13,6 +13,7 @@ import {
   checkLambda,
   checkPathArgument,
   checkPsf,
+  checkPsfFitRequest,
   checkSettingsPatch,
   IpcArgumentError,
   toIpcError,
@@ -90,6 +91,17 @@ describe('IPC argument validation', () => {
     expect(fieldOf(() => checkRegion({ ...region, y: 1.5 }))).toBe('region.y');
     expect(fieldOf(() => checkRegion({ ...region, frame: 2 }))).toBe('region.frame');
     expect(fieldOf(() => checkDetectRequest({ ...request, region: [0, 0, 8, 8] }))).toBe('request.region');
+  });
+
+  it('checks PSF fit requests: picked stars as plain {x, y}, or null', () => {
+    const f = { imageId: 2, frame: 0, kind: 'moffat', start: { kind: 'gaussian', sigma: 1.5 }, stars: [{ x: 10, y: 12.5 }] };
+    expect(checkPsfFitRequest(f)).toEqual(f);
+    expect(checkPsfFitRequest({ ...f, stars: null }).stars).toBeNull();
+    expect(fieldOf(() => checkPsfFitRequest({ ...f, kind: 'file' }))).toBe('request.kind');
+    expect(fieldOf(() => checkPsfFitRequest({ ...f, stars: [] }))).toBe('request.stars');
+    expect(fieldOf(() => checkPsfFitRequest({ ...f, stars: Array.from({ length: 41 }, () => ({ x: 1, y: 1 })) }))).toBe('request.stars');
+    expect(fieldOf(() => checkPsfFitRequest({ ...f, stars: [{ x: 1, y: NaN }] }))).toBe('request.stars[0].y');
+    expect(fieldOf(() => checkPsfFitRequest({ ...f, stars: [{ x: 1, y: 2, flux: 3 }] }))).toBe('request.stars[0].flux');
   });
 
   it('checks automatic-λ requests, export options and sample ids', () => {
