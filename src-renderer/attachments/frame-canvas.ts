@@ -1,14 +1,18 @@
 /**
  * Canvas attachments of the image view.
- *   drawFrame    draws the frame bitmap with the current view, and the sources on top. It re-runs
- *                when what it reads changes (bitmap, view, size, sources); the bitmap is copied to
- *                an offscreen canvas only when it changes, so panning and zooming only blit.
- *   interact     wheel zoom about the cursor, drag to pan, double-click to fit, pointer readout,
- *                and the canvas size (ResizeObserver). It reads no state, so it runs once.
+ *   drawFrame    draws the frame bitmap with the current view, and on top: the sources (circles
+ *                sized by flux, coloured by snr), the live particles of a running solve, the
+ *                region of interest and its preview sources, and the selected source. It re-runs
+ *                when what it reads changes; the bitmap is copied to an offscreen canvas only when
+ *                it changes, so panning and zooming only blit.
+ *   interact     wheel zoom about the cursor, drag to pan, Shift+drag to draw a region of interest,
+ *                double-click to fit, pointer readout, and the canvas size (ResizeObserver). It
+ *                reads no state, so it runs once.
  */
 import type { Attachment } from 'svelte/attachments';
-import { overlayColour } from '../lib/colormap.js';
-import { imageToScreen, wheelFactor } from '../lib/view.js';
+import type { ParticleSnapshot, Region, SourceRow } from '../../src-main/shared/ipc.js';
+import { maxFlux, particleRadius, snrColour, sourceRadius } from '../lib/overlay.js';
+import { imageToScreen, wheelFactor, type View } from '../lib/view.js';
 import type { Display } from '../state/display.svelte.js';
 
 export function drawFrame(display: Display): Attachment<HTMLCanvasElement> {
@@ -20,8 +24,15 @@ export function drawFrame(display: Display): Attachment<HTMLCanvasElement> {
     const view = display.view;
     const w = display.canvasW;
     const h = display.canvasH;
-    const sources = display.showSources ? display.ws.sources : [];
-    const colour = overlayColour(display.colormap);
+    const ws = display.ws;
+    const sources = display.showSources ? ws.sources : [];
+    const regionRun = display.showSources ? ws.regionShown : null;
+    const particles = ws.running ? ws.particles : null;
+    const region = ws.region;
+    const drag = display.regionDrag;
+    const selected = ws.selectedId;
+    const picked = ws.psfStars;
+    const fitted = ws.psfFit?.stars ?? [];
 
     const ctx = canvas.getContext('2d');
     if (!ctx) return;
@@ -45,20 +56,90 @@ export function drawFrame(display: Display): Attachment<HTMLCanvasElement> {
     ctx.imageSmoothingEnabled = view.scale < 1;
     ctx.drawImage(bitmap, view.offsetX, view.offsetY, rgba.width * view.scale, rgba.height * view.scale);
 
-    if (sources.length > 0) {
-      ctx.strokeStyle = colour;
-      ctx.lineWidth = 1.25;
-      const r = Math.max(4, 2.5 * view.scale);
-      ctx.beginPath();
-      for (const s of sources) {
-        const p = imageToScreen(view, s.x, s.y);
-        if (p.sx < -r || p.sy < -r || p.sx > w + r || p.sy > h + r) continue;
-        ctx.moveTo(p.sx + r, p.sy);
-        ctx.arc(p.sx, p.sy, r, 0, 2 * Math.PI);
-      }
-      ctx.stroke();
+    const top = maxFlux(sources.length > 0 ? sources : (regionRun?.sources ?? []));
+    drawSources(ctx, view, w, h, sources, top, selected);
+    if (regionRun) drawSources(ctx, view, w, h, regionRun.sources, top, null);
+    if (particles) drawParticles(ctx, view, w, h, particles);
+    if (region) drawRegion(ctx, view, region, regionRun ? '#f5c542' : 'rgba(245, 197, 66, 0.8)');
+    if (picked.length > 0 || fitted.length > 0) drawStars(ctx, view, picked, fitted);
+    if (drag) {
+      const x = Math.min(drag.x0, drag.x1);
+      const y = Math.min(drag.y0, drag.y1);
+      drawRegion(ctx, view, { x: x + 0.5, y: y + 0.5, width: Math.abs(drag.x1 - drag.x0), height: Math.abs(drag.y1 - drag.y0) }, '#ffffff');
     }
   };
+}
+
+/** Circles: radius from flux (at least 3 screen pixels), colour from snr; the selected one ringed. */
+function drawSources(ctx: CanvasRenderingContext2D, view: View, w: number, h: number, sources: readonly SourceRow[], top: number, selected: number | null): void {
+  ctx.lineWidth = 1.5;
+  for (const s of sources) {
+    const p = imageToScreen(view, s.x, s.y);
+    const r = Math.max(3, sourceRadius(s.flux, top) * view.scale);
+    if (p.sx < -r || p.sy < -r || p.sx > w + r || p.sy > h + r) continue;
+    ctx.strokeStyle = snrColour(s.snr);
+    ctx.beginPath();
+    ctx.arc(p.sx, p.sy, r, 0, 2 * Math.PI);
+    ctx.stroke();
+    if (s.id === selected) {
+      ctx.save();
+      ctx.strokeStyle = '#ffffff';
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.arc(p.sx, p.sy, r + 5, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.restore();
+    }
+  }
+}
+
+/** Live particles: orange dots, area from weight. */
+function drawParticles(ctx: CanvasRenderingContext2D, view: View, w: number, h: number, p: ParticleSnapshot): void {
+  let top = 0;
+  for (const a of p.a) if (Math.abs(a) > top) top = Math.abs(a);
+  ctx.fillStyle = 'rgba(255, 140, 40, 0.85)';
+  ctx.beginPath();
+  for (let i = 0; i < p.x.length; i++) {
+    const q = imageToScreen(view, p.x[i]!, p.y[i]!);
+    if (q.sx < -4 || q.sy < -4 || q.sx > w + 4 || q.sy > h + 4) continue;
+    const r = particleRadius(p.a[i]!, top);
+    ctx.moveTo(q.sx + r, q.sy);
+    ctx.arc(q.sx, q.sy, r, 0, 2 * Math.PI);
+  }
+  ctx.fill();
+}
+
+/** Stars for the PSF fit: picked ones as crosses, fitted ones as small squares (cyan). */
+function drawStars(ctx: CanvasRenderingContext2D, view: View, picked: readonly { x: number; y: number }[], fitted: readonly { x: number; y: number }[]): void {
+  ctx.save();
+  ctx.strokeStyle = '#38e8ff';
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  for (const s of picked) {
+    const p = imageToScreen(view, s.x, s.y);
+    ctx.moveTo(p.sx - 6, p.sy);
+    ctx.lineTo(p.sx + 6, p.sy);
+    ctx.moveTo(p.sx, p.sy - 6);
+    ctx.lineTo(p.sx, p.sy + 6);
+  }
+  for (const s of fitted) {
+    const p = imageToScreen(view, s.x, s.y);
+    const r = Math.max(5, 3 * view.scale);
+    ctx.rect(p.sx - r, p.sy - r, 2 * r, 2 * r);
+  }
+  ctx.stroke();
+  ctx.restore();
+}
+
+/** A region's outline (pixels x … x + width − 1 drawn edge to edge). */
+function drawRegion(ctx: CanvasRenderingContext2D, view: View, r: Region, colour: string): void {
+  const a = imageToScreen(view, r.x - 0.5, r.y - 0.5);
+  ctx.save();
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 1.25;
+  ctx.setLineDash([6, 4]);
+  ctx.strokeRect(a.sx, a.sy, r.width * view.scale, r.height * view.scale);
+  ctx.restore();
 }
 
 export function interact(display: Display): Attachment<HTMLCanvasElement> {
@@ -79,23 +160,34 @@ export function interact(display: Display): Attachment<HTMLCanvasElement> {
       display.zoom(wheelFactor(e.deltaY, e.deltaMode), p.x, p.y);
       display.pointAt(p.x, p.y);
     };
-    let drag: { id: number; x: number; y: number } | null = null;
+    let drag: { id: number; x: number; y: number; region: boolean; x0: number; y0: number } | null = null;
     const onDown = (e: PointerEvent) => {
       if (e.button !== 0) return;
-      drag = { id: e.pointerId, x: e.clientX, y: e.clientY };
+      const region = e.shiftKey;
+      drag = { id: e.pointerId, x: e.clientX, y: e.clientY, region, x0: e.clientX, y0: e.clientY };
       canvas.setPointerCapture(e.pointerId);
-      canvas.classList.add('dragging');
+      if (region) {
+        const p = local(e);
+        display.pointAt(p.x, p.y);
+        const c = display.cursor;
+        if (c) display.regionDrag = { x0: c.x, y0: c.y, x1: c.x, y1: c.y };
+      } else canvas.classList.add('dragging');
     };
     const onMove = (e: PointerEvent) => {
-      if (drag && e.pointerId === drag.id) {
+      const p = local(e);
+      if (drag && e.pointerId === drag.id && !drag.region) {
         display.pan(e.clientX - drag.x, e.clientY - drag.y);
         drag = { ...drag, x: e.clientX, y: e.clientY };
       }
-      const p = local(e);
       display.pointAt(p.x, p.y);
+      const c = display.cursor;
+      if (drag?.region && display.regionDrag && c) display.regionDrag = { ...display.regionDrag, x1: c.x, y1: c.y };
     };
     const onUp = (e: PointerEvent) => {
       if (drag && e.pointerId === drag.id) {
+        if (drag.region) display.finishRegion();
+        // A click (not a drag) while picking stars adds a star for the PSF fit.
+        else if (display.ws.pickingStars && Math.hypot(e.clientX - drag.x0, e.clientY - drag.y0) < 4) display.pickStar();
         drag = null;
         canvas.classList.remove('dragging');
         if (canvas.hasPointerCapture(e.pointerId)) canvas.releasePointerCapture(e.pointerId);

@@ -6,9 +6,11 @@
 import { colormap, type ColormapName } from '../lib/colormap.js';
 import { renderRgba } from '../lib/render.js';
 import { stretchTable, type StretchKind } from '../lib/stretch.js';
+import { nearestSource } from '../lib/overlay.js';
+import { capRegion } from '../lib/region.js';
 import { fitView, panBy, screenToImage, zoomAt, type View } from '../lib/view.js';
 import { computeLimits, type Limits, type LimitsMode } from '../lib/zscale.js';
-import type { SourceRow } from '../../src-main/shared/ipc.js';
+import { MAX_FIT_STARS, MAX_REGION_SIDE, type Region, type SourceRow } from '../../src-main/shared/ipc.js';
 import type { Workspace } from './workspace.svelte.js';
 
 export interface Cursor {
@@ -29,6 +31,8 @@ export class Display {
   canvasW = $state(0);
   canvasH = $state(0);
   cursor = $state.raw<Cursor | null>(null);
+  /** A region being drawn (Shift+drag), image coordinates of its two corners. */
+  regionDrag = $state.raw<{ x0: number; y0: number; x1: number; y1: number } | null>(null);
   private pendingFit: { w: number; h: number } | null = null;
 
   constructor(ws: Workspace) {
@@ -61,17 +65,51 @@ export class Display {
     const c = this.cursor;
     if (!c) return null;
     const reach = Math.max(3, 8 / this.view.scale);
-    let best: SourceRow | null = null;
-    let bestD = reach * reach;
-    for (const s of this.ws.sources) {
-      const d = (s.x - c.x) ** 2 + (s.y - c.y) ** 2;
-      if (d <= bestD) {
-        bestD = d;
-        best = s;
-      }
-    }
-    return best;
+    const shown = this.ws.regionShown?.sources ?? [];
+    return nearestSource(this.ws.sources, c.x, c.y, reach) ?? nearestSource(shown, c.x, c.y, reach);
   });
+
+  /** Put image point (x, y) at the centre of the canvas, zooming in to at least 3× to see it. */
+  centreOn(x: number, y: number): void {
+    const scale = Math.max(this.view.scale, 3);
+    this.view = { scale, offsetX: this.canvasW / 2 - (x + 0.5) * scale, offsetY: this.canvasH / 2 - (y + 0.5) * scale };
+  }
+
+  /** The part of the frame in view, capped at `cap` pixels per side around the view's centre. */
+  visibleRegion(cap = 128): Region | null {
+    const f = this.ws.frame;
+    if (!f || this.canvasW === 0) return null;
+    const a = screenToImage(this.view, 0, 0);
+    const b = screenToImage(this.view, this.canvasW, this.canvasH);
+    const x0 = Math.max(0, Math.floor(a.x + 0.5));
+    const y0 = Math.max(0, Math.floor(a.y + 0.5));
+    const x1 = Math.min(f.width, Math.ceil(b.x + 0.5));
+    const y1 = Math.min(f.height, Math.ceil(b.y + 0.5));
+    return capRegion({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, cap, f.width, f.height);
+  }
+
+  /** Add the star under the cursor to the PSF fit's stars (at most MAX_FIT_STARS). */
+  pickStar(): void {
+    const c = this.cursor;
+    const f = this.ws.frame;
+    if (!c || !f || c.col < 0 || c.row < 0 || c.col >= f.width || c.row >= f.height) return;
+    if (this.ws.psfStars.length >= MAX_FIT_STARS) return;
+    this.ws.psfStars = [...this.ws.psfStars, { x: c.x, y: c.y }];
+  }
+
+  /** End a Shift+drag: the rectangle becomes the region of interest (too small: none). */
+  finishRegion(): void {
+    const d = this.regionDrag;
+    this.regionDrag = null;
+    const f = this.ws.frame;
+    if (!d || !f) return;
+    const x0 = Math.max(0, Math.round(Math.min(d.x0, d.x1) + 0.5));
+    const y0 = Math.max(0, Math.round(Math.min(d.y0, d.y1) + 0.5));
+    const x1 = Math.min(f.width, Math.round(Math.max(d.x0, d.x1) + 0.5));
+    const y1 = Math.min(f.height, Math.round(Math.max(d.y0, d.y1) + 0.5));
+    if (x1 - x0 < 8 || y1 - y0 < 8) return;
+    this.ws.region = capRegion({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, MAX_REGION_SIDE, f.width, f.height);
+  }
 
   /** Fit an image of this size once the canvas has a size. */
   requestFit(w: number, h: number): void {
@@ -106,3 +144,4 @@ export class Display {
     this.cursor = screenToImage(this.view, sx, sy);
   }
 }
+

@@ -3,19 +3,27 @@
  * in main's settings), the running detection and its result, and messages for the user. Every
  * call to main goes through window.cpgd (the typed map of src-main/shared/ipc.ts).
  */
-import type {
-  AppInfo,
-  CatalogueFormat,
-  CpgdApi,
-  DetectProgress,
-  DetectRequest,
-  DetectSummary,
-  DroppedFile,
-  FrameData,
-  ImageInfo,
-  IpcResult,
-  SettingsPatch,
+import {
+  SAMPLES,
+  type AppInfo,
+  type CatalogueFormat,
+  type CpgdApi,
+  type DetectProgress,
+  type DetectRequest,
+  type DetectSummary,
+  type DroppedFile,
+  type ExportOptions,
+  type FrameData,
+  type ImageInfo,
+  type IpcResult,
+  type ParticleSnapshot,
+  type PsfFitSummary,
+  type PsfSetting,
+  type Region,
+  type SampleId,
+  type SettingsPatch,
 } from '../../src-main/shared/ipc.js';
+import { emptySeries, liveSeries, pushSample, sampleOf, traceSeries, type ChartSeries, type LiveSample } from '../lib/convergence.js';
 import { defaultParams, type DetectParams } from '../lib/params.js';
 
 export interface Message {
@@ -35,8 +43,32 @@ export class Workspace {
   message = $state<Message | null>(null);
   params = $state<DetectParams>(defaultParams());
   running = $state(false);
+  /** What the running detection solves: the whole frame, or a region of interest. */
+  runKind = $state<'frame' | 'region' | null>(null);
   progress = $state.raw<DetectProgress | null>(null);
+  /** The latest whole-frame result (its catalogue is the one exported). */
   result = $state.raw<DetectSummary | null>(null);
+  /** The latest region-of-interest result (a preview while tuning λ). */
+  regionResult = $state.raw<DetectSummary | null>(null);
+  /** The region of interest (image pixels), drawn with Shift+drag on the image. */
+  region = $state.raw<Region | null>(null);
+  /** Live chart samples of the running detection. */
+  liveSamples = $state.raw<LiveSample[]>([]);
+  /** The live particles of the running detection, for the overlay. */
+  particles = $state.raw<ParticleSnapshot | null>(null);
+  /** The noise-based λ of the frame for the current PSF and camera (λ auto × 1), when known. */
+  autoLambda = $state<number | null>(null);
+  /** The source picked in the table (highlighted on the image). */
+  selectedId = $state<number | null>(null);
+  /** Stars picked on the image for the PSF fit (image pixels). */
+  psfStars = $state.raw<{ x: number; y: number }[]>([]);
+  /** Clicks on the image pick stars for the PSF fit (instead of nothing). */
+  pickingStars = $state(false);
+  /** The latest PSF fit, until applied or the image changes. */
+  psfFit = $state.raw<PsfFitSummary | null>(null);
+  fitting = $state(false);
+  /** Called to centre the view on image coordinates (the display does it). */
+  onCentre: ((x: number, y: number) => void) | null = null;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribe: (() => void)[] = [];
   /** Called with each newly opened image (the display fits it to the canvas). */
@@ -53,6 +85,23 @@ export class Workspace {
     return r && f && r.imageId === f.imageId && r.frame === f.frame ? r.sources : [];
   }
 
+  /** The region result, when it belongs to the frame shown. */
+  get regionShown(): DetectSummary | null {
+    const r = this.regionResult;
+    const f = this.frame;
+    return r && f && r.imageId === f.imageId && r.frame === f.frame ? r : null;
+  }
+
+  /** The convergence chart: live during a run, then the run's full trace. */
+  get series(): ChartSeries {
+    if (this.running) return liveSeries(this.liveSamples);
+    const last = this.lastRun ?? this.result;
+    return last ? traceSeries(last.convergence) : emptySeries();
+  }
+
+  /** The latest finished run of either kind (for the chart). */
+  lastRun = $state.raw<DetectSummary | null>(null);
+
   async init(): Promise<void> {
     const api = this.api;
     if (!api) {
@@ -61,7 +110,10 @@ export class Workspace {
     }
     this.unsubscribe.push(
       api.on('detect:progress', (p) => {
-        if (this.running) this.progress = p;
+        if (!this.running) return;
+        this.progress = p;
+        this.liveSamples = pushSample(this.liveSamples, sampleOf(p));
+        if (p.snapshot) this.particles = p.snapshot;
       }),
       api.on('image:opened', (info) => void this.adopt(info)),
       api.on('app:message', (m) => {
@@ -114,12 +166,29 @@ export class Workspace {
     if (info) await this.adopt(info);
   }
 
+  async openSample(id: SampleId): Promise<void> {
+    if (!this.api) return;
+    const info = this.take(await this.api.invoke('file:openSample', id));
+    if (info) await this.adopt(info);
+  }
+
   private async adopt(info: ImageInfo): Promise<void> {
     this.image = info;
     this.result = null;
+    this.regionResult = null;
+    this.lastRun = null;
+    this.region = null;
+    this.selectedId = null;
+    this.autoLambda = null;
+    this.psfStars = [];
+    this.psfFit = null;
+    this.pickingStars = false;
     this.progress = null;
     this.frame = null;
     this.message = null;
+    // A sample was simulated with known PSF and camera: start from them.
+    const sample = SAMPLES.find((s) => s.id === info.sample);
+    if (sample) this.setParams({ psf: sample.psf, camera: sample.camera, lambda: { mode: 'auto', factor: 1 } });
     this.onImage?.(info);
     await Promise.all([this.loadFrame(0), this.refreshRecent()]);
   }
@@ -151,33 +220,94 @@ export class Workspace {
     }, 400);
   }
 
-  async detect(): Promise<void> {
+  /** Detect on the whole frame, or only in `region` (a quick preview while tuning λ). */
+  async detect(region: Region | null = null): Promise<void> {
     const api = this.api;
     const frame = this.frame;
     if (!api || !frame || this.running) return;
     const request: DetectRequest = { imageId: frame.imageId, frame: frame.frame, ...($state.snapshot(this.params) as DetectParams) };
+    if (region) request.region = { ...region };
     this.running = true;
+    this.runKind = region ? 'region' : 'frame';
     this.progress = null;
-    this.message = null;
+    this.liveSamples = [];
+    this.particles = null;
+    if (this.message?.level === 'error') this.message = null;
     try {
       const r = this.take(await api.invoke('detect:start', request));
       if (r) {
-        this.result = r;
+        this.lastRun = r;
+        // A cancelled run keeps the previous catalogue on screen (main keeps it for export too).
         if (r.status === 'cancelled') this.message = { level: 'info', text: 'Detection cancelled.' };
+        else if (region) this.regionResult = r;
+        else {
+          this.result = r;
+          this.regionResult = null;
+          this.selectedId = null;
+        }
       }
     } finally {
       this.running = false;
+      this.runKind = null;
       this.progress = null;
+      this.particles = null;
     }
+  }
+
+  /** Ask main for the noise-based λ of the frame shown with the current PSF and camera. */
+  async refreshAutoLambda(): Promise<void> {
+    const api = this.api;
+    const frame = this.frame;
+    if (!api || !frame) return;
+    const { psf, camera } = $state.snapshot(this.params) as DetectParams;
+    const r = await api.invoke('detect:autoLambda', { imageId: frame.imageId, frame: frame.frame, psf, camera });
+    if (r.ok && this.frame === frame) this.autoLambda = r.value;
+  }
+
+  /** Fit the PSF shape to the picked stars, or to stars the app proposes when none is picked. */
+  async fitPsf(kind: 'gaussian' | 'moffat', start: PsfSetting): Promise<void> {
+    const api = this.api;
+    const frame = this.frame;
+    if (!api || !frame || this.fitting) return;
+    this.fitting = true;
+    try {
+      const stars = this.psfStars.length > 0 ? this.psfStars.map((s) => ({ ...s })) : null;
+      const fit = this.take(await api.invoke('psf:fit', { imageId: frame.imageId, frame: frame.frame, kind, start: { ...start }, stars }));
+      if (fit) {
+        this.psfFit = fit;
+        this.pickingStars = false;
+      }
+    } finally {
+      this.fitting = false;
+    }
+  }
+
+  /** Use the fitted PSF (rounded to 3 decimals, well below what the fit can tell). */
+  applyPsfFit(): void {
+    const f = this.psfFit;
+    if (!f) return;
+    const r = (v: number) => Number(v.toFixed(3));
+    this.setParams({ psf: f.psf.kind === 'gaussian' ? { kind: 'gaussian', sigma: r(f.psf.sigma) } : { kind: 'moffat', fwhm: r(f.psf.fwhm), beta: r(f.psf.beta) } });
+    this.psfFit = null;
+    this.psfStars = [];
+    this.message = { level: 'info', text: 'Fitted PSF applied.' };
+  }
+
+  /** Pick a source (table row): highlight it and centre the view on it. */
+  select(id: number): void {
+    const s = this.sources.find((q) => q.id === id);
+    if (!s) return;
+    this.selectedId = id;
+    this.onCentre?.(s.x, s.y);
   }
 
   async cancel(): Promise<void> {
     if (this.api && this.running) await this.api.invoke('detect:cancel');
   }
 
-  async exportCatalogue(format: CatalogueFormat): Promise<void> {
+  async exportCatalogue(format: CatalogueFormat, options?: ExportOptions): Promise<void> {
     if (!this.api) return;
-    const path = this.take(await this.api.invoke('catalogue:export', format));
+    const path = this.take(await (options ? this.api.invoke('catalogue:export', format, options) : this.api.invoke('catalogue:export', format)));
     if (path) this.message = { level: 'info', text: `Catalogue written to ${path}` };
   }
 }

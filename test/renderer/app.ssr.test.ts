@@ -5,6 +5,7 @@ import { render } from 'svelte/server';
 import { describe, expect, it } from 'vitest';
 import App from '../../src-renderer/App.svelte';
 import DetectPanel from '../../src-renderer/components/DetectPanel.svelte';
+import SourceTable from '../../src-renderer/components/SourceTable.svelte';
 import StartScreen from '../../src-renderer/components/StartScreen.svelte';
 import StatusBar from '../../src-renderer/components/StatusBar.svelte';
 import Toolbar from '../../src-renderer/components/Toolbar.svelte';
@@ -25,13 +26,18 @@ const result: DetectSummary = {
   runId: 1,
   imageId: 3,
   frame: 0,
+  region: null,
   status: 'converged',
-  sources: [{ id: 1, frame: 0, x: 1.2, y: 0.8, flux: 100, xErr: 0.1, yErr: 0.1, fluxErr: 5, snr: 20 }],
+  sources: [
+    { id: 1, frame: 0, x: 1.2, y: 0.8, flux: 100, xErr: 0.1, yErr: 0.1, fluxErr: 5, snr: 20 },
+    { id: 2, frame: 0, x: 3.1, y: 1.4, flux: 400, xErr: 0.05, yErr: 0.05, fluxErr: 8, snr: 50 },
+  ],
   lambda: 12.5,
   background: 'constant',
   iterations: 40,
   relativeGap: 1e-6,
   elapsedMs: 250,
+  convergence: { iteration: [0, 20, 40], fMinusBest: [50, 2, 0], particles: [300, 12, 2], gapIteration: [0, 40], relativeGap: [0.5, 1e-6] },
 };
 
 describe('renderer components (server render)', () => {
@@ -40,6 +46,10 @@ describe('renderer components (server render)', () => {
     expect(body).toContain('Open image…');
     expect(body).toContain('drop a FITS or TIFF file here');
     expect(body).toContain('outside the desktop app');
+    // The samples open from the start screen.
+    expect(body).toContain('data-testid="sample-star-field"');
+    expect(body).toContain('data-testid="sample-smlm-stack"');
+    expect(body).toContain('role="alert"');
   });
 
   it('the start screen lists recent files', () => {
@@ -64,10 +74,26 @@ describe('renderer components (server render)', () => {
     const status = render(StatusBar, { props: { ws, display } }).body;
     expect(status).toContain('pixel (2, 1) = 7');
     expect(status).toContain('source #1: (1.20, 0.80) flux 100 ± 5 · SNR 20');
-    const panel = render(DetectPanel, { props: { ws } }).body;
+    const panel = render(DetectPanel, { props: { ws, display } }).body;
     expect(panel).toContain('Run detection');
-    expect(panel).toContain('<strong>1</strong> source');
-    expect(panel).toContain('Export CSV…');
+    expect(panel).toContain('<strong>2</strong> sources');
+    for (const id of ['psf-kind', 'psf-sigma', 'psf-fit', 'lambda-slider', 'lambda-auto', 'roi-run', 'run', 'convergence-chart', 'particles-chart']) expect(panel).toContain(`data-testid="${id}"`);
+    // The finished run's trace: 3 points, the last at iteration 40.
+    expect(panel).toMatch(/data-testid="convergence"[^>]*data-points="3"/);
+    expect(panel).toContain('data-iteration="40"');
+  });
+
+  it('the source table sorts by flux (brightest first), counts and offers every export', () => {
+    const ws = new Workspace(null);
+    ws.image = image;
+    ws.frame = frame;
+    ws.result = result;
+    const table = render(SourceTable, { props: { ws } }).body;
+    expect(table).toContain('data-testid="source-count">2 sources');
+    const order = [...table.matchAll(/data-id="(\d+)"/g)].map((m) => Number(m[1]));
+    expect(order).toEqual([2, 1]);
+    for (const id of ['export-csv', 'export-ds9', 'export-fits', 'export-thunderstorm', 'export-pixel-size', 'filter-snr-min', 'filter-flux-max']) expect(table).toContain(`data-testid="${id}"`);
+    expect(table).toContain('aria-sort="descending"');
   });
 
   it('the display derives limits and an RGBA bitmap from the frame', () => {

@@ -32,3 +32,13 @@ describe('view transform', () => {
     expect(wheelFactor(0, 0)).toBe(1);
   });
 });
+
+describe('regions of interest', () => {
+  it('caps a region around its centre and keeps it inside the image', async () => {
+    const { capRegion } = await import('../../src-renderer/lib/region.js');
+    expect(capRegion({ x: 0, y: 0, width: 256, height: 256 }, 128, 256, 256)).toEqual({ x: 64, y: 64, width: 128, height: 128 });
+    expect(capRegion({ x: 10, y: 20, width: 40, height: 30 }, 128, 256, 256)).toEqual({ x: 10, y: 20, width: 40, height: 30 });
+    expect(capRegion({ x: 200, y: 0, width: 300, height: 64 }, 128, 256, 64)).toEqual({ x: 128, y: 0, width: 128, height: 64 });
+    expect(capRegion({ x: 0, y: 0, width: 5, height: 100 }, 128, 256, 256)).toBeNull();
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * The convergence charts (chart.js), as two attachments on the same canvas, like the image view:
+ *   chartCanvas  creates the chart once (it reads no state) and destroys it with the canvas;
+ *   chartData    hands it the current series and redraws without animation; it re-runs whenever
+ *                the series change (live progress events, then the run's final trace).
+ * Two kinds: 'objective' (F − F_best on a log axis, left; the relative duality gap on a log axis,
+ * right) and 'particles' (the live particle count, linear). The x axis is the solver iteration.
+ */
+import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, type ChartConfiguration } from 'chart.js';
+import type { Attachment } from 'svelte/attachments';
+import type { ChartSeries } from '../lib/convergence.js';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
+
+export type ChartKind = 'objective' | 'particles';
+
+/** Where the chart lives between the two attachments. */
+export interface ChartHolder {
+  chart: Chart<'line', { x: number; y: number }[]> | null;
+}
+
+const TEXT = '#9aa1ad';
+const GRID = 'rgba(255, 255, 255, 0.07)';
+
+function config(kind: ChartKind): ChartConfiguration<'line', { x: number; y: number }[]> {
+  const axis = { ticks: { color: TEXT, maxTicksLimit: 5 }, grid: { color: GRID }, border: { color: GRID } };
+  const line = (label: string, colour: string, yAxisID: string) => ({ label, data: [], borderColor: colour, backgroundColor: colour, yAxisID, borderWidth: 1.5, pointRadius: 0, tension: 0 });
+  const datasets = kind === 'objective' ? [line('F − F_best', '#4f8cff', 'y'), line('relative gap', '#f5c542', 'gap')] : [line('particles', '#ff8c28', 'y')];
+  const scales: Record<string, object> =
+    kind === 'objective'
+      ? {
+          x: { type: 'linear', title: { display: true, text: 'iteration', color: TEXT }, ...axis },
+          y: { type: 'logarithmic', position: 'left', title: { display: true, text: 'F − F_best', color: '#4f8cff' }, ...axis },
+          gap: { type: 'logarithmic', position: 'right', title: { display: true, text: 'relative gap', color: '#f5c542' }, ...axis, grid: { drawOnChartArea: false } },
+        }
+      : {
+          x: { type: 'linear', title: { display: true, text: 'iteration', color: TEXT }, ...axis },
+          y: { type: 'linear', beginAtZero: true, title: { display: true, text: 'particles', color: '#ff8c28' }, ...axis },
+        };
+  return {
+    type: 'line',
+    data: { datasets },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      plugins: { legend: { display: kind === 'objective', labels: { color: TEXT, boxWidth: 12 } }, tooltip: { enabled: true } },
+      scales,
+    },
+  };
+}
+
+export function chartCanvas(holder: ChartHolder, kind: ChartKind): Attachment<HTMLCanvasElement> {
+  return (canvas) => {
+    const chart = new Chart(canvas, config(kind));
+    holder.chart = chart;
+    return () => {
+      chart.destroy();
+      if (holder.chart === chart) holder.chart = null;
+    };
+  };
+}
+
+export function chartData(holder: ChartHolder, kind: ChartKind, series: () => ChartSeries): Attachment<HTMLCanvasElement> {
+  return () => {
+    const s = series();
+    const chart = holder.chart;
+    if (!chart) return;
+    if (kind === 'objective') {
+      chart.data.datasets[0]!.data = s.fMinusBest;
+      chart.data.datasets[1]!.data = s.gap;
+    } else chart.data.datasets[0]!.data = s.particles;
+    chart.update('none');
+  };
+}
