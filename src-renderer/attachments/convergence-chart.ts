@@ -22,20 +22,28 @@ export interface ChartHolder {
 const TEXT = '#9aa1ad';
 const GRID = 'rgba(255, 255, 255, 0.07)';
 
+/** Log-axis ticks: powers of ten only, as 1e-6 … 1e4 (chart.js would write 10,000.000). */
+function powerTick(value: number | string): string | null {
+  const v = Number(value);
+  const e = Math.log10(v);
+  return Math.abs(e - Math.round(e)) < 1e-9 ? (Math.abs(e) <= 2 ? String(Number(v.toPrecision(1))) : `1e${Math.round(e)}`) : null;
+}
+
 function config(kind: ChartKind): ChartConfiguration<'line', { x: number; y: number }[]> {
   const axis = { ticks: { color: TEXT, maxTicksLimit: 5 }, grid: { color: GRID }, border: { color: GRID } };
+  const logAxis = (colour: string) => ({ ...axis, ticks: { color: colour, autoSkip: true, maxTicksLimit: 6, callback: powerTick } });
   const line = (label: string, colour: string, yAxisID: string) => ({ label, data: [], borderColor: colour, backgroundColor: colour, yAxisID, borderWidth: 1.5, pointRadius: 0, tension: 0 });
-  const datasets = kind === 'objective' ? [line('F − F_best', '#4f8cff', 'y'), line('relative gap', '#f5c542', 'gap')] : [line('particles', '#ff8c28', 'y')];
+  const datasets = kind === 'objective' ? [line('F − F_best (left)', '#4f8cff', 'y'), line('relative gap (right)', '#f5c542', 'gap')] : [line('particles', '#ff8c28', 'y')];
   const scales: Record<string, object> =
     kind === 'objective'
       ? {
           x: { type: 'linear', title: { display: true, text: 'iteration', color: TEXT }, ...axis },
-          y: { type: 'logarithmic', position: 'left', title: { display: true, text: 'F − F_best', color: '#4f8cff' }, ...axis },
-          gap: { type: 'logarithmic', position: 'right', title: { display: true, text: 'relative gap', color: '#f5c542' }, ...axis, grid: { drawOnChartArea: false } },
+          y: { type: 'logarithmic', position: 'left', ...logAxis('#4f8cff') },
+          gap: { type: 'logarithmic', position: 'right', ...logAxis('#f5c542'), grid: { drawOnChartArea: false } },
         }
       : {
           x: { type: 'linear', title: { display: true, text: 'iteration', color: TEXT }, ...axis },
-          y: { type: 'linear', beginAtZero: true, title: { display: true, text: 'particles', color: '#ff8c28' }, ...axis },
+          y: { type: 'linear', beginAtZero: true, ...axis, ticks: { color: '#ff8c28', maxTicksLimit: 4 } },
         };
   return {
     type: 'line',
@@ -47,7 +55,7 @@ function config(kind: ChartKind): ChartConfiguration<'line', { x: number; y: num
       parsing: false,
       normalized: true,
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      plugins: { legend: { display: kind === 'objective', labels: { color: TEXT, boxWidth: 12 } }, tooltip: { enabled: true } },
+      plugins: { legend: { display: true, labels: { color: TEXT, boxWidth: 12 } }, tooltip: { enabled: true } },
       scales,
     },
   };

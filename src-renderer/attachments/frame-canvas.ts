@@ -57,8 +57,8 @@ export function drawFrame(display: Display): Attachment<HTMLCanvasElement> {
     ctx.drawImage(bitmap, view.offsetX, view.offsetY, rgba.width * view.scale, rgba.height * view.scale);
 
     const top = maxFlux(sources.length > 0 ? sources : (regionRun?.sources ?? []));
-    drawSources(ctx, view, w, h, sources, top, selected);
-    if (regionRun) drawSources(ctx, view, w, h, regionRun.sources, top, null);
+    drawSources(ctx, view, w, h, sources, top, selected, false);
+    if (regionRun) drawSources(ctx, view, w, h, regionRun.sources, top, null, true);
     if (particles) drawParticles(ctx, view, w, h, particles);
     if (region) drawRegion(ctx, view, region, regionRun ? '#f5c542' : 'rgba(245, 197, 66, 0.8)');
     if (picked.length > 0 || fitted.length > 0) drawStars(ctx, view, picked, fitted);
@@ -70,9 +70,13 @@ export function drawFrame(display: Display): Attachment<HTMLCanvasElement> {
   };
 }
 
-/** Circles: radius from flux (at least 3 screen pixels), colour from snr; the selected one ringed. */
-function drawSources(ctx: CanvasRenderingContext2D, view: View, w: number, h: number, sources: readonly SourceRow[], top: number, selected: number | null): void {
+/**
+ * Circles: radius from flux (at least 3 screen pixels), colour from snr; the selected one ringed.
+ * A region's preview sources are dashed, so they read apart from the full run's.
+ */
+function drawSources(ctx: CanvasRenderingContext2D, view: View, w: number, h: number, sources: readonly SourceRow[], top: number, selected: number | null, dashed: boolean): void {
   ctx.lineWidth = 1.5;
+  ctx.setLineDash(dashed ? [3, 3] : []);
   for (const s of sources) {
     const p = imageToScreen(view, s.x, s.y);
     const r = Math.max(3, sourceRadius(s.flux, top) * view.scale);
@@ -91,6 +95,7 @@ function drawSources(ctx: CanvasRenderingContext2D, view: View, w: number, h: nu
       ctx.restore();
     }
   }
+  ctx.setLineDash([]);
 }
 
 /** Live particles: orange dots, area from weight. */
