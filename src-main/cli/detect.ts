@@ -1,6 +1,6 @@
 /** `cpgd detect`: the sources of an image or a stack, as CSV, DS9 regions, a FITS table or ThunderSTORM CSV. */
 
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { formatCatalogCsv } from '../core/catalog/csv.js';
 import { formatDs9Regions } from '../core/catalog/ds9.js';
@@ -12,7 +12,8 @@ import { writeFitsTable } from '../core/formats/fits.js';
 import { formatPsfSpec, parsePsfSpec } from '../core/psf/spec.js';
 import type { BackgroundKind } from '../core/solver/background.js';
 import { validateNoiseOptions } from '../core/solver/noise.js';
-import { cameraFromOmeXml, cameraNoiseOptions, sourcesInPhotons, validateCamera, type CameraSettings } from '../core/camera.js';
+import { cameraFromOmeXml, cameraNoiseOptions, pixelToNm, positionUncertaintyPx, sourcesInPhotons, validateCamera, type CameraSettings } from '../core/camera.js';
+import { driftAt, estimateDrift, formatDriftCsv } from '../core/drift.js';
 import { filterLocalisations, isActiveFilter, validateLocalisationFilter, type LocalisationFilter } from '../core/catalog/filter.js';
 import type { ImageSource } from '../core/image.js';
 import { VERSION } from '../core/version.js';
@@ -20,7 +21,7 @@ import { DetectPool } from '../jobs/pool.js';
 import { detectFramesParallel, type ParallelDetectOptions } from '../jobs/parallel.js';
 import { parseArgs, formatHelp, UsageError, type CommandSpec } from './args.js';
 import { EXIT_OK, EXIT_RUNTIME, type CliContext } from './context.js';
-import { checkOutputPath, openImage, outputExtension, parseHdu, writeAtomic } from './io.js';
+import { checkOutputPath, openImage, outputExtension, parseHdu, writeAtomic, writeAtomicAll } from './io.js';
 import { Reporter, seconds, short } from './report.js';
 import { loadPsf, parseFrames, parseLambda, parseNumber, resolveFrames } from './values.js';
 
@@ -105,6 +106,13 @@ export const DETECT: CommandSpec = {
     { name: 'min-photons', value: 'N', default: 'none', help: 'Drop sources with a flux below N (photons with --gain or --e-per-adu, else ADU).' },
     { name: 'max-photons', value: 'N', default: 'none', help: 'Drop sources with a flux above N (e.g. molecules on top of each other).' },
     { name: 'max-uncertainty', value: 'NM', default: 'none', help: 'Drop sources whose position uncertainty √((x_err² + y_err²)/2) exceeds NM nanometres (> 0; needs the pixel size).' },
+    {
+      name: 'drift',
+      value: 'SEGMENT_FRAMES',
+      default: 'no drift correction',
+      help: 'Correct stage drift: the frames are cut into segments of SEGMENT_FRAMES frames (whole number ≥ 1, at least two segments, each with enough localisations to image the sample), the drift of each is the sub-pixel peak of the cross-correlation of its rendering with the others, interpolated linearly between segments and 0 at the first frame; the catalogue positions are corrected by it. Needs the pixel size.',
+    },
+    { name: 'drift-out', value: 'CSV', default: 'OUT without its extension + .drift.csv (required without --out)', help: 'Where the drift curve goes: CSV frame,dx_nm,dy_nm (one line per frame; subtract it from positions to correct them).' },
     { name: 'progress', help: 'Show progress on standard error even when it is not a terminal (one line a second). On a terminal it is shown anyway.' },
     { name: 'quiet', short: 'q', help: 'No progress and no summary on standard error (errors are still reported).' },
   ],
@@ -130,6 +138,8 @@ interface DetectPlan {
   format: CatalogFormat;
   minSnr: number;
   filter: LocalisationFilter;
+  drift: number | undefined;
+  driftOut: string | undefined;
   quiet: boolean;
   progress: boolean;
 }
@@ -198,6 +208,8 @@ function plan(argv: readonly string[]): DetectPlan | null {
     format,
     minSnr: num('min-snr', { min: 0 }) ?? 0,
     filter,
+    drift: num('drift', { integer: true, min: 1, unit: 'frames' }),
+    driftOut: v.get('drift-out') ?? (out !== undefined && v.has('drift') ? out.replace(/\.[^./\\]*$/, '') + '.drift.csv' : undefined),
     quiet: v.has('quiet'),
     progress: v.has('progress'),
   };
@@ -304,6 +316,15 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
     throw new InvalidOptionError('--format', 'fits', 'a FITS table is binary: give --out FILE or redirect standard output');
   }
   const source = await openImage(p.image, { hdu: p.hdu });
+  try {
+    return await detectSource(p, source, ctx);
+  } finally {
+    // A file read by range stays open until closed.
+    await source.close?.();
+  }
+}
+
+async function detectSource(p: DetectPlan, source: ImageSource, ctx: CliContext): Promise<number> {
   // Catalogue rows get ra, dec (degrees) whenever the image has a celestial WCS (read before the
   // solve, so a broken WCS is reported at once).
   const wcs = celestialWcs(source.header, { name: p.image });
@@ -315,6 +336,17 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
     throw new UsageError(`--pixel-size: missing, --pixel-size NM (camera pixel size in nm) is required by --format thunderstorm, and ${p.image} does not give it (see cpgd detect --help)`);
   }
   const filter = validateLocalisationFilter({ ...p.filter, pixelSizeNm });
+  if (p.drift !== undefined) {
+    if (pixelSizeNm === undefined) throw new UsageError(`--drift: needs the camera pixel size (--pixel-size NM), which ${p.image} does not give`);
+    if (p.driftOut === undefined) throw new UsageError('--drift-out: missing, the drift curve needs a file (--drift-out CSV) when the catalogue goes to standard output');
+    if (Math.ceil(frames.length / p.drift) < 2) {
+      throw new InvalidOptionError('--drift', p.drift, `${frames.length} frame${frames.length === 1 ? '' : 's'} make${frames.length === 1 ? 's' : ''} a single segment; at least two are needed`);
+    }
+    checkOutputPath(p.driftOut, '--drift-out', [p.image]);
+    if (p.out !== undefined && resolve(p.out) === resolve(p.driftOut)) throw new InvalidOptionError('--drift-out', p.driftOut, 'is the same file as --out');
+  } else if (p.driftOut !== undefined) {
+    throw new UsageError('--drift-out: only with --drift SEGMENT_FRAMES');
+  }
   const psf = await loadPsf(p.psfText, source.width, source.height);
   if (p.out !== undefined) checkOutputPath(p.out, '--out', [p.image, ...(psf.spec.kind === 'file' ? [psf.spec.path] : [])]);
 
@@ -376,6 +408,21 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
   let sources = sourcesInPhotons(result.sources, camera);
   const found = sources.length;
   if (isActiveFilter(filter)) sources = filterLocalisations(sources, filter);
+  let driftFile: { path: string; data: string } | null = null;
+  let driftText = '';
+  if (p.drift !== undefined) {
+    const px = pixelSizeNm!;
+    const locs = sources.map((s) => ({ frame: s.frame, xNm: pixelToNm(s.x, px), yNm: pixelToNm(s.y, px), uncertaintyNm: positionUncertaintyPx(s) * px, photons: s.flux }));
+    const curve = estimateDrift(locs, { segmentFrames: p.drift });
+    for (const s of sources) {
+      const d = driftAt(curve, s.frame);
+      s.x -= d.dx / px;
+      s.y -= d.dy / px;
+    }
+    driftFile = { path: p.driftOut!, data: formatDriftCsv(curve) };
+    const last = curve.frames.length - 1;
+    driftText = `, drift ${short(curve.dxNm[last])}, ${short(curve.dyNm[last])} nm at frame ${curve.frames[last]} (${curve.segments.length} segments) → ${p.driftOut}`;
+  }
   let data: string | Uint8Array;
   if (wcs) {
     for (const s of sources) [s.ra, s.dec] = wcs.pixelToWorld(s.x, s.y);
@@ -384,8 +431,11 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
   else if (p.format === 'ds9') data = ds9Catalog(sources, wcs, summary);
   else if (p.format === 'thunderstorm') data = formatThunderstormCsv(sources, { pixelSizeNm: pixelSizeNm!, psfSigmaPx: psf.psf.sigma });
   else data = fitsCatalog(sources, photons, { image: basename(p.image), psf: formatPsfSpec(psf.spec), lambda: lambdaText });
-  if (p.out !== undefined) writeAtomic(p.out, data);
-  else ctx.stdout.write(data);
+  if (p.out !== undefined) writeAtomicAll([{ path: p.out, data }, ...(driftFile ? [driftFile] : [])]);
+  else {
+    if (driftFile) writeAtomic(driftFile.path, driftFile.data);
+    ctx.stdout.write(data);
+  }
 
   const gap = Math.max(0, ...result.frames.map((f) => f.relativeGap));
   const backgrounds = [...new Set(result.frames.map((f) => f.background))].join('/');
@@ -395,7 +445,7 @@ export async function runDetect(argv: readonly string[], ctx: CliContext): Promi
   summary.line(
     `cpgd detect: ${n} frame${n === 1 ? '' : 's'}, ${sources.length} source${sources.length === 1 ? '' : 's'}${kept}, ` +
       `λ ${lambdaText}${typeof p.lambda === 'number' ? '' : ' (auto)'}, background ${backgrounds}, status ${result.status}, ` +
-      `relative gap ${short(gap)}, ${seconds(ms)}${rate}${p.out !== undefined ? ` → ${p.out}` : ''}`,
+      `relative gap ${short(gap)}, ${seconds(ms)}${rate}${p.out !== undefined ? ` → ${p.out}` : ''}${driftText}`,
   );
   return EXIT_OK;
 }

@@ -39,6 +39,13 @@ export const SIMULATE: CommandSpec = {
     { name: 'offset', value: 'O', default: '0 for stars, 100 for smlm', help: 'Camera offset (bias), ADU.' },
     { name: 'read-noise', value: 'R', default: '5 for stars, 1.5 for smlm', help: 'Gaussian read noise, ADU rms (≥ 0).' },
     { name: 'seed', value: 'S', default: '1', help: 'Seed of the random numbers (whole number).' },
+    {
+      name: 'sites',
+      value: 'N',
+      default: 'none (each emitter at a new random place)',
+      help: 'smlm: draw the emitters of every frame among N fixed binding sites (a sample with structure, as drift correction needs).',
+    },
+    { name: 'drift-rate', value: 'DX,DY', default: '0,0', help: 'Stage drift, pixels per frame: frame f is moved by f·(DX, DY); the truth has the moved positions.' },
     { name: 'out', value: 'IMAGE', required: true, help: 'Image file: FITS if it ends in .fits, .fit or .fts, TIFF if .tif or .tiff; float32, one page or plane per frame.' },
     { name: 'truth', value: 'CSV', required: true, help: 'Truth catalogue (CSV), 0-based pixel positions as in cpgd detect output.' },
     { name: 'quiet', short: 'q', help: 'No summary on standard error.' },
@@ -83,6 +90,12 @@ export async function runSimulate(argv: readonly string[], ctx: CliContext): Pro
   set('offset', num('offset', { unit: 'ADU' }));
   set('readNoise', num('read-noise', { min: 0, unit: 'ADU' }));
   set('seed', num('seed', { integer: true }));
+  set('sites', num('sites', { integer: true, min: 1 }));
+  if (v.has('drift-rate')) {
+    const parts = v.get('drift-rate')!.split(',');
+    if (parts.length !== 2) throw new InvalidOptionError('--drift-rate', v.get('drift-rate'), 'must be DX,DY (pixels per frame)');
+    o.drift = { x: parseNumber('--drift-rate', parts[0], { unit: 'pixels per frame' }), y: parseNumber('--drift-rate', parts[1], { unit: 'pixels per frame' }) };
+  }
 
   checkOutputPath(out, '--out');
   checkOutputPath(truthPath, '--truth');
@@ -96,7 +109,7 @@ export async function runSimulate(argv: readonly string[], ctx: CliContext): Pro
 
   const sim = simulate(o);
   const c = sim.config;
-  const description = `cpgd simulate --kind ${c.kind} --size ${width},${height} --count ${c.count} --frames ${c.frames} --psf ${formatPsfSpec(psf.spec)} --background ${c.background} --gain ${c.gain} --offset ${c.offset} --read-noise ${c.readNoise} --seed ${c.seed}`;
+  const description = `cpgd simulate --kind ${c.kind} --size ${width},${height} --count ${c.count} --frames ${c.frames} --psf ${formatPsfSpec(psf.spec)} --background ${c.background} --gain ${c.gain} --offset ${c.offset} --read-noise ${c.readNoise} --seed ${c.seed}${c.sites !== null ? ` --sites ${c.sites}` : ''}${c.drift.x || c.drift.y ? ` --drift-rate ${c.drift.x},${c.drift.y}` : ''}`;
   const frames32 = sim.frames.map((f) => Float32Array.from(f));
   const image =
     format === 'fits'

@@ -72,6 +72,18 @@ export interface SimulateOptions {
   noise?: boolean;
   /** Seed of the random numbers (safe integer). Default 1. */
   seed?: number;
+  /**
+   * SMLM: a sample with structure. The emitters of every frame are drawn among this many fixed
+   * binding sites (integer ≥ 1, placed uniformly once, like fluorophores on a fixed sample that
+   * blink on and off), instead of at new random places each frame. Default: none (every emitter
+   * at a new place), which keeps the default movies as they were.
+   */
+  sites?: number;
+  /**
+   * Stage drift, pixels per frame: frame f shows the sample moved by f · (x, y). The truth holds
+   * the moved positions (where the emitters appear in that frame). Default (0, 0).
+   */
+  drift?: { x: number; y: number };
 }
 
 /** Options after validation, with every default filled in. */
@@ -92,6 +104,8 @@ export interface SimulateConfig {
   margin: number;
   noise: boolean;
   seed: number;
+  sites: number | null;
+  drift: { x: number; y: number };
 }
 
 export interface Simulation {
@@ -108,7 +122,7 @@ export interface Simulation {
 /** At most this many pixels over all frames (2 GiB of doubles). */
 const MAX_TOTAL_PIXELS = 2 ** 28;
 
-const DEFAULTS: Record<SimulationKind, Omit<SimulateConfig, 'kind' | 'width' | 'height' | 'psf' | 'seed' | 'noise'>> = {
+const DEFAULTS: Record<SimulationKind, Omit<SimulateConfig, 'kind' | 'width' | 'height' | 'psf' | 'seed' | 'noise' | 'sites' | 'drift'>> = {
   stars: {
     count: 100,
     frames: 1,
@@ -209,6 +223,11 @@ export function validateSimulateOptions(o: SimulateOptions): SimulateConfig {
   if (typeof noise !== 'boolean') throw new InvalidOptionError('--noise', noise, 'noise must be true or false');
   const seed = o.seed ?? 1;
   if (!Number.isSafeInteger(seed)) throw new InvalidOptionError('--seed', seed, 'the seed must be a whole number');
+  const sites = o.sites ?? null;
+  if (sites !== null && !(Number.isInteger(sites) && sites >= 1 && sites <= 10_000_000)) throw new InvalidOptionError('--sites', sites, 'the number of binding sites must be a whole number between 1 and 10000000');
+  if (sites !== null && kind !== 'smlm') throw new InvalidOptionError('--sites', sites, 'binding sites are for --kind smlm');
+  const drift = o.drift ?? { x: 0, y: 0 };
+  if (!(drift && isNum(drift.x) && isNum(drift.y))) throw new InvalidOptionError('--drift-rate', drift, 'the drift must be two finite numbers of pixels per frame');
 
   return {
     kind,
@@ -227,6 +246,8 @@ export function validateSimulateOptions(o: SimulateOptions): SimulateConfig {
     margin,
     noise,
     seed,
+    sites,
+    drift: { x: drift.x, y: drift.y },
   };
 }
 
@@ -239,11 +260,27 @@ function drawTruth(c: SimulateConfig): TruthSource[] {
   const logMax = Math.log(fMax);
   const xSpan = c.width - 1 - 2 * c.margin;
   const ySpan = c.height - 1 - 2 * c.margin;
+  // Binding sites come from a stream of their own, so they do not depend on the frame count.
+  let sites: { x: number; y: number }[] | null = null;
+  if (c.sites !== null) {
+    const srng = new Rng(c.seed, 3);
+    sites = Array.from({ length: c.sites }, () => ({ x: c.margin + xSpan * srng.uniform(), y: c.psf.dims === 1 ? 0 : c.margin + ySpan * srng.uniform() }));
+  }
   for (let f = 0; f < c.frames; f++) {
     const n = c.kind === 'stars' ? c.count : rng.poisson(c.count);
     for (let i = 0; i < n; i++) {
-      const x = c.margin + xSpan * rng.uniform();
-      const y = c.psf.dims === 1 ? 0 : c.margin + ySpan * rng.uniform();
+      let x: number;
+      let y: number;
+      if (sites) {
+        const site = sites[Math.min(sites.length - 1, Math.floor(rng.uniform() * sites.length))];
+        x = site.x;
+        y = site.y;
+      } else {
+        x = c.margin + xSpan * rng.uniform();
+        y = c.psf.dims === 1 ? 0 : c.margin + ySpan * rng.uniform();
+      }
+      x += f * c.drift.x;
+      if (c.psf.dims !== 1) y += f * c.drift.y;
       const u = rng.uniform();
       const flux = c.fluxDistribution === 'log-uniform' ? Math.exp(logMin + (logMax - logMin) * u) : fMin + (fMax - fMin) * u;
       truth.push({ id: truth.length + 1, frame: f, x, y, flux });

@@ -130,6 +130,29 @@ describe('cpgd detect on an SMLM stack', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('--drift: recovers a simulated linear stage drift and corrects the catalogue by it', () => {
+    // 300 binding sites blinking over 60 frames, drifting 0.02 px (2 nm) and −0.01 px per frame.
+    const s = cpgd('simulate', '--kind', 'smlm', '--size', '64', '--frames', '60', '--count', '20', '--sites', '300', '--drift-rate', '0.02,-0.01', '--psf', 'gaussian:1.1', '--gain', '2', '--offset', '100', '--seed', '3', '--out', 'drift.tif', '--truth', 'drift-truth.csv', '--quiet');
+    expect(s.code, s.stderr).toBe(0);
+    const r = cpgd('detect', 'drift.tif', '--psf', 'gaussian:1.1', '--gain', '2', '--offset', '100', '--pixel-size', '100', '--drift', '15', '--threads', '2', '--out', 'drift.csv');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.lines.at(-1)).toMatch(/drift [-\d.]+, [-\d.]+ nm at frame 59 \(4 segments\) → drift\.drift\.csv$/);
+    const curve = rows(read('drift.drift.csv'));
+    expect(curve).toHaveLength(60);
+    expect(curve[0]).toEqual({ frame: 0, dx_nm: 0, dy_nm: 0 });
+    for (const c of curve) {
+      expect(Math.abs(c.dx_nm - 2 * c.frame), `frame ${c.frame}`).toBeLessThan(10);
+      expect(Math.abs(c.dy_nm + 1 * c.frame), `frame ${c.frame}`).toBeLessThan(10);
+    }
+    // Corrected positions sit on the sites: the truth moved back by the simulated drift.
+    const found = parseCatalogCsv(read('drift.csv'));
+    const truth = parseCatalogCsv(read('drift-truth.csv')).map((t) => ({ ...t, x: t.x - 0.02 * t.frame, y: t.y + 0.01 * t.frame }));
+    const m = matchCatalogs(found, truth, 1);
+    expect(m.recall).toBeGreaterThan(0.85);
+    expect(Math.hypot(m.bias.x, m.bias.y) * 100).toBeLessThan(5); // nm
+    expect(m.rmse * 100).toBeLessThan(25); // nm, close to the localisation precision
+  });
+
   it('bad input: exit 2 with one line naming the option or file, no output file', () => {
     const cases: { args: string[]; mention: string }[] = [
       { args: ['--em-gain', '100'], mention: '--em-gain' },
@@ -142,6 +165,10 @@ describe('cpgd detect on an SMLM stack', () => {
       { args: ['--frames', '8:'], mention: '--frames' },
       { args: ['--frames', '5:3'], mention: '--frames' },
       { args: ['--frames', '1:2:3'], mention: '--frames' },
+      { args: ['--drift', '4'], mention: '--drift' }, // no pixel size
+      { args: ['--drift', '8', '--pixel-size', '100'], mention: '--drift' }, // one segment of 8 frames
+      { args: ['--drift', '0', '--pixel-size', '100'], mention: '--drift' },
+      { args: ['--drift-out', 'd.csv'], mention: '--drift-out' },
     ];
     for (const c of cases) {
       const r = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', ...c.args, '--out', 'bad.csv');

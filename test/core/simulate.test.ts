@@ -216,3 +216,26 @@ describe('simulate', () => {
     expect(sim.truth.length).toBeLessThan(60);
   });
 });
+
+describe('SMLM structure and drift', () => {
+  it('--sites draws every emitter among fixed sites; --drift-rate moves frame f by f·rate', () => {
+    const psf = new GaussianPsf(1.1);
+    const base = { kind: 'smlm' as const, width: 40, height: 40, psf, count: 10, frames: 30, noise: false, seed: 4 };
+    const still = simulate({ ...base, sites: 25 });
+    const key = (x: number, y: number) => `${x.toFixed(9)},${y.toFixed(9)}`;
+    const places = new Set(still.truth.map((t) => key(t.x, t.y)));
+    expect(places.size).toBeLessThanOrEqual(25);
+    expect(places.size).toBeGreaterThan(15);
+    const moving = simulate({ ...base, sites: 25, drift: { x: 0.1, y: -0.05 } });
+    expect(moving.truth).toHaveLength(still.truth.length);
+    moving.truth.forEach((t, k) => {
+      expect(t.x).toBeCloseTo(still.truth[k].x + 0.1 * t.frame, 12);
+      expect(t.y).toBeCloseTo(still.truth[k].y - 0.05 * t.frame, 12);
+    });
+    // Without the options the movie is the one it always was.
+    expect(simulate({ ...base }).truth).toEqual(simulate({ ...base, drift: { x: 0, y: 0 } }).truth);
+    expect(() => simulate({ ...base, sites: 0 })).toThrow(/--sites/);
+    expect(() => simulate({ ...base, kind: 'stars', sites: 5 })).toThrow(/--sites/);
+    expect(() => simulate({ ...base, drift: { x: Number.NaN, y: 0 } })).toThrow(/--drift-rate/);
+  });
+});
