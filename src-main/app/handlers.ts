@@ -17,6 +17,7 @@ import {
   checkDetectRequest,
   checkExportOptions,
   checkIndex,
+  checkOversample,
   checkPathArgument,
   checkPsfFitRequest,
   checkSampleId,
@@ -36,6 +37,11 @@ export interface Host {
   runtime(): Pick<AppInfo, 'name' | 'electron' | 'chrome'>;
   /** Ask the user for an image to open; null when cancelled. */
   chooseImage(): Promise<string | null>;
+  /**
+   * Ask the user for a PSF stamp file (FITS or TIFF); null when cancelled. Hosts without it answer
+   * `psf:openFile` with 'not-available'.
+   */
+  choosePsfFile?(): Promise<string | null>;
   /**
    * Give the user a file: Electron asks where to save it and writes it atomically; the browser
    * mode offers it as a download. Resolves to where it went (a path or a file name), or null when
@@ -159,6 +165,15 @@ export function createHandlers(deps: HandlerDeps, actions = new AppActions(deps)
     'detect:cancel': { arity: 0, run: () => session.cancel() },
     'detect:autoLambda': { arity: 1, run: ([r]) => session.autoLambda(checkAutoLambdaRequest(r)) },
     'psf:fit': { arity: 1, run: ([r]) => session.fitPsf(checkPsfFitRequest(r)) },
+    'psf:openFile': {
+      arity: 1,
+      run: async ([o]) => {
+        const oversample = checkOversample(o);
+        if (!host.choosePsfFile) throw new AppError('not-available', 'choosing a PSF file is not available here');
+        const path = await host.choosePsfFile();
+        return path === null ? null : session.loadPsfFile(path, oversample);
+      },
+    },
     'settings:get': { arity: 0, run: () => settings.get() },
     'settings:set': { arity: 1, run: ([patch]) => settings.update(checkSettingsPatch(patch)) },
     'catalogue:export': { arity: 1, optional: 1, run: ([f, o]) => actions.exportWithDialog(checkCatalogueFormat(f), checkExportOptions(o)) },

@@ -117,6 +117,12 @@ const electronHost: Host = {
     const r = w ? await dialog.showOpenDialog(w, options) : await dialog.showOpenDialog(options);
     return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
   },
+  async choosePsfFile() {
+    const w = mainWindow;
+    const options = { title: 'Choose a PSF file', properties: ['openFile' as const], filters: IMAGE_FILTERS };
+    const r = w ? await dialog.showOpenDialog(w, options) : await dialog.showOpenDialog(options);
+    return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
+  },
   async saveFile(suggestedName, filters, data) {
     const options = { title: 'Export catalogue', defaultPath: suggestedName, filters };
     const w = mainWindow;

@@ -31,6 +31,7 @@ import type {
   FrameStats,
   ImageInfo,
   ParticleSnapshot,
+  PsfFileInfo,
   PsfFitRequest,
   PsfFitSummary,
   PsfSetting,
@@ -79,8 +80,23 @@ export function frameStats(data: ArrayLike<number>): FrameStats {
   return { min, max, mean: sum / finite, sigma, median, finite };
 }
 
+/** A PSF file's stamp as main keeps it. */
+export interface LoadedPsfFile {
+  name: string;
+  image: Image;
+  /** Gaussian-equivalent σ, image pixels, at the oversampling it was loaded with. */
+  sigma: number;
+}
+
 export function psfSpecOf(p: PsfSetting): PsfSpec {
-  return p.kind === 'gaussian' ? { kind: 'gaussian', sigmaX: p.sigma, sigmaY: p.sigma } : { kind: 'moffat', fwhm: p.fwhm, beta: p.beta };
+  switch (p.kind) {
+    case 'gaussian':
+      return { kind: 'gaussian', sigmaX: p.sigma, sigmaY: p.sigma };
+    case 'moffat':
+      return { kind: 'moffat', fwhm: p.fwhm, beta: p.beta };
+    case 'file':
+      return { kind: 'file', path: p.name, oversample: p.oversample };
+  }
 }
 
 function noiseOf(camera: DetectRequest['camera']): NoiseOptions {
@@ -90,11 +106,13 @@ function noiseOf(camera: DetectRequest['camera']): NoiseOptions {
   return noise;
 }
 
-/** The core's PSF spec and noise options of an app request. */
-export function detectOptions(r: DetectRequest): ParallelDetectOptions {
+/** The core's PSF spec and noise options of an app request (a file PSF needs its loaded stamp). */
+export function detectOptions(r: DetectRequest, psfFile?: LoadedPsfFile): ParallelDetectOptions {
   const psfSpec = psfSpecOf(r.psf);
   const noise = noiseOf(r.camera);
+  if (psfSpec.kind === 'file' && !psfFile) throw new AppError('invalid-psf', `the PSF file ${psfSpec.path} is not loaded: choose it again`);
   return {
+    ...(psfFile ? { psfImage: psfFile.image } : {}),
     psfSpec,
     lambda: r.lambda.mode === 'auto' ? { auto: r.lambda.factor } : r.lambda.value,
     background: r.background,
@@ -230,7 +248,9 @@ export class Session {
   private nextImageId = 1;
   private nextRunId = 1;
   private running: { runId: number; abort: AbortController } | null = null;
-  private catalogue: { imageName: string; sources: Source[]; psf: PsfSetting; lambda: number; photons: boolean; pixelSizeNm: number | null } | null = null;
+  private catalogue: { imageName: string; sources: Source[]; psfLabel: string; psfSigma: number; lambda: number; photons: boolean; pixelSizeNm: number | null } | null = null;
+  private readonly psfFiles = new Map<number, LoadedPsfFile>();
+  private nextPsfFileId = 1;
   private autoLambdaCache: { key: string; value: number } | null = null;
 
   constructor(options: SessionOptions) {
@@ -291,7 +311,7 @@ export class Session {
     const key = JSON.stringify([r.imageId, r.frame, r.psf, r.camera]);
     if (this.autoLambdaCache?.key === key) return this.autoLambdaCache.value;
     const { image } = await this.readFrame(r.imageId, r.frame);
-    const psf = buildPsf(psfSpecOf(r.psf), { width: image.width, height: image.height });
+    const psf = this.buildPsf(r.psf, image.width, image.height);
     const { weights, estimate } = noiseWeights(image.data, image.width, image.height, noiseOf(r.camera));
     let valid = 0;
     for (let i = 0; i < weights.length; i++) if (weights[i]! > 0) valid++;
@@ -317,7 +337,8 @@ export class Session {
     try {
       const { image: full } = await this.readFrame(request.imageId, request.frame);
       const region = request.region ? clipRegion(request.region, full.width, full.height) : null;
-      const options = detectOptions(request);
+      const psfFile = request.psf.kind === 'file' ? this.psfFile(request.psf.fileId) : undefined;
+      const options = detectOptions(request, psfFile);
       options.snapshot = onProgress !== undefined;
       let image = full;
       if (region) {
@@ -341,7 +362,8 @@ export class Session {
         this.catalogue = {
           imageName: this.info!.name,
           sources,
-          psf: request.psf,
+          psfLabel: formatPsfSpec(psfSpecOf(request.psf)),
+          psfSigma: request.psf.kind === 'gaussian' ? request.psf.sigma : request.psf.kind === 'moffat' ? request.psf.fwhm / 2.3548 : this.buildPsf(request.psf, full.width, full.height).sigma,
           lambda: result.lambda,
           photons: result.noise.gainGiven,
           pixelSizeNm: this.info!.pixelSizeNm?.x ?? null,
@@ -364,6 +386,38 @@ export class Session {
     } finally {
       this.running = null;
     }
+  }
+
+  /**
+   * Load a PSF stamp file (FITS or TIFF, first frame): checked by building the PSF, so a bad file
+   * fails here with the core's typed error naming it. Main keeps the stamp; the renderer gets an id.
+   */
+  async loadPsfFile(path: string, oversample: number): Promise<PsfFileInfo> {
+    const src = await openImage(path);
+    let image: Image;
+    try {
+      image = await src.frame(0);
+    } finally {
+      await src.close?.();
+    }
+    const name = basename(path);
+    const psf = buildPsf({ kind: 'file', path: name, oversample }, { fileImage: image });
+    const fileId = this.nextPsfFileId++;
+    this.psfFiles.set(fileId, { name, image, sigma: psf.sigma });
+    // A few recent files are enough (switching back and forth); older stamps are let go.
+    for (const id of this.psfFiles.keys()) if (this.psfFiles.size > 4) this.psfFiles.delete(id);
+    return { fileId, name, width: image.width, height: image.height, oversample, sigma: psf.sigma, stamp: Array.from(image.data) };
+  }
+
+  private psfFile(fileId: number): LoadedPsfFile {
+    const f = this.psfFiles.get(fileId);
+    if (!f) throw new AppError('invalid-psf', 'that PSF file is no longer loaded: choose it again');
+    return f;
+  }
+
+  private buildPsf(p: PsfSetting, width: number, height: number) {
+    const fileImage = p.kind === 'file' ? this.psfFile(p.fileId).image : undefined;
+    return buildPsf(psfSpecOf(p), { fileImage, width, height });
   }
 
   /** Release the open image's file (when it is read by range). */
@@ -424,12 +478,10 @@ export class Session {
       case 'thunderstorm': {
         const pixelSizeNm = options.pixelSizeNm ?? c.pixelSizeNm;
         if (pixelSizeNm === null) throw new AppError('invalid-option', 'a ThunderSTORM export needs the camera pixel size in nm (the image does not give it): enter it beside the export button');
-        const sigma = c.psf.kind === 'gaussian' ? c.psf.sigma : c.psf.fwhm / 2.3548;
-        return { data: formatThunderstormCsv(c.sources, { pixelSizeNm, psfSigmaPx: sigma }), suggestedName: `${stem}.thunderstorm.csv` };
+        return { data: formatThunderstormCsv(c.sources, { pixelSizeNm, psfSigmaPx: c.psfSigma }), suggestedName: `${stem}.thunderstorm.csv` };
       }
       case 'fits': {
-        const psf = formatPsfSpec(psfSpecOf(c.psf));
-        return { data: fitsCatalog(c.sources, c.photons, { image: c.imageName, psf, lambda: String(Number(c.lambda.toPrecision(6))) }), suggestedName: `${stem}.cat.fits` };
+        return { data: fitsCatalog(c.sources, c.photons, { image: c.imageName, psf: c.psfLabel, lambda: String(Number(c.lambda.toPrecision(6))) }), suggestedName: `${stem}.cat.fits` };
       }
     }
   }

@@ -20,6 +20,7 @@ import type {
   LambdaSetting,
   PsfFitRequest,
   PsfSetting,
+  SavedPsfSetting,
   SettingsPatch,
 } from '../shared/ipc.js';
 
@@ -87,7 +88,8 @@ function checkNullableNumber(v: unknown, field: string, rule: NumberRule): numbe
 /** PSF sizes are pixels; beyond these the problem is not a point-source problem any more. */
 export const PSF_LIMITS = { sigmaMax: 100, fwhmMax: 250, betaMax: 50 } as const;
 
-export function checkPsf(v: unknown, field = 'psf'): PsfSetting {
+/** An analytic PSF (the settings keep only these). */
+export function checkPsf(v: unknown, field = 'psf'): SavedPsfSetting {
   if (!isPlainObject(v)) return fail(field, 'must be an object');
   switch (v.kind) {
     case 'gaussian': {
@@ -105,6 +107,19 @@ export function checkPsf(v: unknown, field = 'psf'): PsfSetting {
     default:
       return fail(`${field}.kind`, "must be 'gaussian' or 'moffat'");
   }
+}
+
+/** Oversampling of a PSF file: stamp pixels per image pixel. */
+export function checkOversample(v: unknown, field = 'oversample'): number {
+  return checkNumber(v, field, { integer: true, min: 1, max: 16 });
+}
+
+/** Any PSF a detection may use: an analytic one, or a PSF file loaded by main (named by id). */
+export function checkAnyPsf(v: unknown, field = 'psf'): PsfSetting {
+  if (!isPlainObject(v) || v.kind !== 'file') return checkPsf(v, field);
+  const o = record(v, field, ['kind', 'fileId', 'name', 'oversample']);
+  if (typeof o.name !== 'string' || o.name.length > 255) fail(`${field}.name`, 'must be a file name');
+  return { kind: 'file', fileId: checkIndex(o.fileId, `${field}.fileId`), name: o.name as string, oversample: checkOversample(o.oversample, `${field}.oversample`) };
 }
 
 export function checkLambda(v: unknown, field = 'lambda'): LambdaSetting {
@@ -172,7 +187,7 @@ export function checkDetectRequest(v: unknown, field = 'request'): DetectRequest
   const r: DetectRequest = {
     imageId: checkIndex(o.imageId, `${field}.imageId`),
     frame: checkIndex(o.frame, `${field}.frame`),
-    psf: checkPsf(o.psf, `${field}.psf`),
+    psf: checkAnyPsf(o.psf, `${field}.psf`),
     lambda: checkLambda(o.lambda, `${field}.lambda`),
     background: checkBackground(o.background, `${field}.background`),
     camera: checkCamera(o.camera, `${field}.camera`),
@@ -186,7 +201,7 @@ export function checkAutoLambdaRequest(v: unknown, field = 'request'): AutoLambd
   return {
     imageId: checkIndex(o.imageId, `${field}.imageId`),
     frame: checkIndex(o.frame, `${field}.frame`),
-    psf: checkPsf(o.psf, `${field}.psf`),
+    psf: checkAnyPsf(o.psf, `${field}.psf`),
     camera: checkCamera(o.camera, `${field}.camera`),
   };
 }

@@ -66,8 +66,37 @@ export interface FrameData {
   stats: FrameStats;
 }
 
+/** An analytic PSF (sizes in image pixels): what the settings keep between runs. */
+export type SavedPsfSetting = { kind: 'gaussian'; sigma: number } | { kind: 'moffat'; fwhm: number; beta: number };
+
+/**
+ * A PSF stamp file the user chose with `psf:openFile`: main keeps its pixels and the renderer
+ * names it by `fileId` (never by path). Not saved in the settings (chosen again each session).
+ */
+export interface PsfFileSetting {
+  kind: 'file';
+  fileId: number;
+  /** File name, for display and catalogue metadata. */
+  name: string;
+  /** Stamp pixels per image pixel (whole number ≥ 1). */
+  oversample: number;
+}
+
 /** PSF as the app offers it (sizes in image pixels). */
-export type PsfSetting = { kind: 'gaussian'; sigma: number } | { kind: 'moffat'; fwhm: number; beta: number };
+export type PsfSetting = SavedPsfSetting | PsfFileSetting;
+
+/** A PSF file loaded by main. */
+export interface PsfFileInfo {
+  fileId: number;
+  name: string;
+  width: number;
+  height: number;
+  oversample: number;
+  /** Gaussian-equivalent σ of the PSF in image pixels (from its second moments). */
+  sigma: number;
+  /** The stamp, row-major (width × height), for the panel's preview. */
+  stamp: number[];
+}
 
 /** λ: automatic (scaled by a factor) or a fixed value. */
 export type LambdaSetting = { mode: 'auto'; factor: number } | { mode: 'value'; value: number };
@@ -92,7 +121,7 @@ export interface WindowSetting {
 
 /** Everything the app remembers between runs (userData/settings.json). */
 export interface Settings {
-  psf: PsfSetting;
+  psf: SavedPsfSetting;
   lambda: LambdaSetting;
   background: BackgroundSetting;
   camera: CameraSetting;
@@ -135,7 +164,7 @@ export interface PsfFitRequest {
   frame: number;
   /** The profile to fit; the current setting of that kind is the starting point. */
   kind: 'gaussian' | 'moffat';
-  start: PsfSetting;
+  start: SavedPsfSetting;
   /** Star positions the user picked (image pixels), or null for bright isolated stars the app proposes. */
   stars: { x: number; y: number }[] | null;
 }
@@ -153,7 +182,7 @@ export interface PsfFitBox {
 }
 
 export interface PsfFitSummary {
-  psf: PsfSetting;
+  psf: SavedPsfSetting;
   /** The stars fitted, with their fitted centre, flux and background (image units). */
   stars: { x: number; y: number; flux: number; background: number; residual: number }[];
   /** Stars dropped because they fitted much worse than the others (blends, cosmic rays). */
@@ -324,6 +353,11 @@ export interface InvokeMap {
   'detect:cancel': { args: []; result: boolean };
   /** The noise-based λ of a frame (λ auto with factor 1). */
   'detect:autoLambda': { args: [request: AutoLambdaRequest]; result: number };
+  /**
+   * Choose a PSF stamp file (FITS or TIFF) with the host's dialog and load it; null when the user
+   * cancels. The argument is the oversampling (stamp pixels per image pixel).
+   */
+  'psf:openFile': { args: [oversample: number]; result: PsfFileInfo | null };
   /** Fit the PSF shape to stars of a frame (picked, or proposed by the app). */
   'psf:fit': { args: [request: PsfFitRequest]; result: PsfFitSummary };
   'settings:get': { args: []; result: Settings };
@@ -363,6 +397,7 @@ export const RENDERER_CHANNELS = [
   'detect:cancel',
   'detect:autoLambda',
   'psf:fit',
+  'psf:openFile',
   'settings:get',
   'settings:set',
   'catalogue:export',

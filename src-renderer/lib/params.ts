@@ -3,15 +3,18 @@
  * every value again (src-main/app/validate.ts); these checks only explain mistakes as they are
  * typed, with the same limits. Pure.
  */
-import type { BackgroundSetting, Settings } from '../../src-main/shared/ipc.js';
+import type { BackgroundSetting, PsfFileInfo, PsfSetting, Settings } from '../../src-main/shared/ipc.js';
 
-export type DetectParams = Pick<Settings, 'psf' | 'lambda' | 'background' | 'camera'>;
+/** What a detection needs; the PSF may also be a PSF file loaded by main (not saved in settings). */
+export type DetectParams = Pick<Settings, 'lambda' | 'background' | 'camera'> & { psf: PsfSetting };
 
 export interface ParamsForm {
-  psfKind: 'gaussian' | 'moffat';
+  psfKind: 'gaussian' | 'moffat' | 'file';
   sigma: string;
   fwhm: string;
   beta: string;
+  /** Stamp pixels per image pixel of a PSF file. */
+  oversample: string;
   lambdaMode: 'auto' | 'value';
   factor: string;
   value: string;
@@ -40,6 +43,7 @@ export function formFromParams(p: DetectParams): ParamsForm {
     sigma: p.psf.kind === 'gaussian' ? String(p.psf.sigma) : '1.5',
     fwhm: p.psf.kind === 'moffat' ? String(p.psf.fwhm) : '3',
     beta: p.psf.kind === 'moffat' ? String(p.psf.beta) : '2.5',
+    oversample: p.psf.kind === 'file' ? String(p.psf.oversample) : '1',
     lambdaMode: p.lambda.mode,
     factor: p.lambda.mode === 'auto' ? String(p.lambda.factor) : '1',
     value: p.lambda.mode === 'value' ? String(p.lambda.value) : '',
@@ -68,8 +72,11 @@ function parse(text: string, rule: Rule): { value: number } | { error: string } 
   return { value: v };
 }
 
-/** The parameters of a form, or the fields in error (each with what it must be). */
-export function paramsFromForm(f: ParamsForm): { ok: true; params: DetectParams } | { ok: false; errors: FormErrors } {
+/**
+ * The parameters of a form, or the fields in error (each with what it must be). A PSF file comes
+ * from `psfFile` (the one loaded; its oversampling is the form's).
+ */
+export function paramsFromForm(f: ParamsForm, psfFile: PsfFileInfo | null = null): { ok: true; params: DetectParams } | { ok: false; errors: FormErrors } {
   const errors: FormErrors = {};
   const num = (key: keyof ParamsForm, rule: Rule): number => {
     const r = parse(String(f[key]), rule);
@@ -81,7 +88,13 @@ export function paramsFromForm(f: ParamsForm): { ok: true; params: DetectParams 
   };
   const optional = (key: keyof ParamsForm, rule: Rule): number | null => (String(f[key]).trim() === '' ? null : num(key, rule));
 
-  const psf: DetectParams['psf'] = f.psfKind === 'moffat' ? { kind: 'moffat', fwhm: num('fwhm', { above: 0, max: 250 }), beta: num('beta', { above: 1, max: 50 }) } : { kind: 'gaussian', sigma: num('sigma', { above: 0, max: 100 }) };
+  let psf: DetectParams['psf'];
+  if (f.psfKind === 'file') {
+    const oversample = num('oversample', { min: 1, max: 16 });
+    if (!Number.isInteger(oversample) && !errors.oversample) errors.oversample = 'must be a whole number';
+    if (!psfFile) errors.psfKind = 'choose a PSF file';
+    psf = { kind: 'file', fileId: psfFile?.fileId ?? 0, name: psfFile?.name ?? '', oversample };
+  } else psf = f.psfKind === 'moffat' ? { kind: 'moffat', fwhm: num('fwhm', { above: 0, max: 250 }), beta: num('beta', { above: 1, max: 50 }) } : { kind: 'gaussian', sigma: num('sigma', { above: 0, max: 100 }) };
   const lambda: DetectParams['lambda'] = f.lambdaMode === 'value' ? { mode: 'value', value: num('value', { min: 0 }) } : { mode: 'auto', factor: num('factor', { above: 0, max: 100 }) };
   const camera: DetectParams['camera'] = {
     gain: optional('gain', { above: 0 }),

@@ -7,10 +7,12 @@
  * the preview must show exactly the pixel-integrated profile the solver will use, and a round
  * trip to main on every keystroke would make the preview lag behind the fields.
  */
+import { makeImage } from '../../src-main/core/image.js';
 import { GaussianPsf } from '../../src-main/core/psf/gaussian.js';
 import { MoffatPsf } from '../../src-main/core/psf/moffat.js';
+import { SampledPsf } from '../../src-main/core/psf/sampled.js';
 import { allocStamp, type Psf } from '../../src-main/core/psf/types.js';
-import type { PsfSetting } from '../../src-main/shared/ipc.js';
+import type { PsfFileInfo, PsfSetting } from '../../src-main/shared/ipc.js';
 
 export interface Cutout {
   x0: number;
@@ -28,9 +30,13 @@ export interface Preview {
   background: number;
 }
 
-/** The PSF of a setting, or null when its parameters are out of range. */
-export function psfOf(p: PsfSetting): Psf | null {
+/** The PSF of a setting (a file one from its loaded stamp), or null when it cannot be built. */
+export function psfOf(p: PsfSetting, file: PsfFileInfo | null = null): Psf | null {
   try {
+    if (p.kind === 'file') {
+      if (!file || file.fileId !== p.fileId) return null;
+      return SampledPsf.fromImage(makeImage(file.width, file.height, Float64Array.from(file.stamp)), { oversample: p.oversample, name: file.name });
+    }
     return p.kind === 'gaussian' ? new GaussianPsf(p.sigma, p.sigma) : new MoffatPsf(p.fwhm, p.beta);
   } catch {
     return null;
@@ -70,8 +76,8 @@ export function psfBox(psf: Psf, x: number, y: number, c: Pick<Cutout, 'x0' | 'y
 }
 
 /** Model F·φ + b fitted to the cut-out by linear least squares (finite pixels), and the residual. */
-export function preview(frame: { width: number; height: number; pixels: ArrayLike<number> }, setting: PsfSetting, x: number, y: number, size = 15): Preview | null {
-  const psf = psfOf(setting);
+export function preview(frame: { width: number; height: number; pixels: ArrayLike<number> }, setting: PsfSetting, x: number, y: number, size = 15, file: PsfFileInfo | null = null): Preview | null {
+  const psf = psfOf(setting, file);
   if (!psf) return null;
   const c = cutout(frame, x, y, size);
   const phi = psfBox(psf, x, y, c);

@@ -17,8 +17,9 @@ import {
   type ImageInfo,
   type IpcResult,
   type ParticleSnapshot,
+  type PsfFileInfo,
   type PsfFitSummary,
-  type PsfSetting,
+  type SavedPsfSetting,
   type Region,
   type SampleId,
   type SettingsPatch,
@@ -60,6 +61,8 @@ export class Workspace {
   autoLambda = $state<number | null>(null);
   /** The source picked in the table (highlighted on the image). */
   selectedId = $state<number | null>(null);
+  /** The PSF file loaded in main, if any (kept for the session, not in the settings). */
+  psfFile = $state.raw<PsfFileInfo | null>(null);
   /** Stars picked on the image for the PSF fit (image pixels). */
   psfStars = $state.raw<{ x: number; y: number }[]>([]);
   /** Clicks on the image pick stars for the PSF fit (instead of nothing). */
@@ -208,13 +211,18 @@ export class Workspace {
     }
   }
 
-  /** Change detection parameters; saved to main's settings shortly after the last change. */
-  setParams(patch: SettingsPatch): void {
+  /**
+   * Change detection parameters; saved to main's settings shortly after the last change (all but
+   * a PSF file, which is chosen again each session).
+   */
+  setParams(patch: Partial<DetectParams>): void {
     this.params = { ...this.params, ...patch };
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(() => {
       this.saveTimer = null;
-      void this.api?.invoke('settings:set', $state.snapshot(this.params) as SettingsPatch).then((r) => {
+      const { psf, ...rest } = $state.snapshot(this.params) as DetectParams;
+      const saved: SettingsPatch = psf.kind === 'file' ? rest : { ...rest, psf };
+      void this.api?.invoke('settings:set', saved).then((r) => {
         if (!r.ok) this.message = { level: 'error', text: `Settings not saved: ${r.error.message}` };
       });
     }, 400);
@@ -265,7 +273,17 @@ export class Workspace {
   }
 
   /** Fit the PSF shape to the picked stars, or to stars the app proposes when none is picked. */
-  async fitPsf(kind: 'gaussian' | 'moffat', start: PsfSetting): Promise<void> {
+  /** Choose and load a PSF file (main's dialog); it becomes the PSF. */
+  async openPsfFile(oversample: number): Promise<void> {
+    if (!this.api) return;
+    const info = this.take(await this.api.invoke('psf:openFile', oversample));
+    if (!info) return;
+    this.psfFile = info;
+    this.setParams({ psf: { kind: 'file', fileId: info.fileId, name: info.name, oversample: info.oversample } });
+    this.message = { level: 'info', text: `PSF file ${info.name}: ${info.width}×${info.height}, σ ≈ ${info.sigma.toFixed(2)} px` };
+  }
+
+  async fitPsf(kind: 'gaussian' | 'moffat', start: SavedPsfSetting): Promise<void> {
     const api = this.api;
     const frame = this.frame;
     if (!api || !frame || this.fitting) return;

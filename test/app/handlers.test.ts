@@ -104,6 +104,20 @@ describe('handler table', () => {
     await expect(invokeHandler(table, 'catalogue:export', ['csv', {}, 1])).rejects.toMatchObject({ code: 'invalid-argument' });
   });
 
+  it('loads a PSF file only through the host\'s dialog', async () => {
+    const without = createHandlers({ session: new Session({ pool }), settings: new SettingsStore(join(dir, 'u7')), host, threads: 1 });
+    await expect(invokeHandler(without, 'psf:openFile', [1])).rejects.toMatchObject({ code: 'not-available' });
+    const stamp = new Float64Array(81).map((_, i) => Math.exp(-(((i % 9) - 4) ** 2 + (Math.floor(i / 9) - 4) ** 2) / 4));
+    const psfPath = join(dir, 'stamp.fits');
+    writeFileSync(psfPath, writeFitsImage([stamp], 9, 9));
+    let answer: string | null = null;
+    const withDialog = createHandlers({ session: new Session({ pool }), settings: new SettingsStore(join(dir, 'u8')), host: { ...host, choosePsfFile: async () => answer }, threads: 1 });
+    expect(await invokeHandler(withDialog, 'psf:openFile', [1])).toBeNull();
+    answer = psfPath;
+    expect(await invokeHandler(withDialog, 'psf:openFile', [2])).toMatchObject({ name: 'stamp.fits', width: 9, height: 9, oversample: 2 });
+    await expect(invokeHandler(withDialog, 'psf:openFile', [0])).rejects.toMatchObject({ code: 'invalid-argument' });
+  });
+
   it('refuses bad arguments and paths outside the recent list', async () => {
     const table = createHandlers({ session: new Session({ pool }), settings: new SettingsStore(join(dir, 'u2')), host, threads: 1 });
     await expect(invokeHandler(table, 'image:frame', [1])).rejects.toMatchObject({ code: 'invalid-argument' });

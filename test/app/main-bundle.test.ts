@@ -55,6 +55,7 @@ describe('bundled main process', () => {
       'file:recent',
       'image:frame',
       'psf:fit',
+      'psf:openFile',
       'settings:get',
       'settings:set',
     ]);

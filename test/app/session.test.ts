@@ -255,4 +255,30 @@ describe('Session: live progress, regions, automatic λ and exports', () => {
     expect((picked.psf as { sigma: number }).sigma).toBeCloseTo((fit.psf as { sigma: number }).sigma, 2);
     await expect(s.fitPsf({ imageId: info.imageId, frame: 0, kind: 'moffat', start: { kind: 'gaussian', sigma: 1.5 }, stars: [{ x: 0, y: 0 }] })).rejects.toMatchObject({ code: 'invalid-argument' });
   });
+
+  it('loads a PSF stamp file, detects with it, and explains a bad one', async () => {
+    const s = new Session({ pool, progressIntervalMs: 0 });
+    const info = await s.open(fitsPath);
+    // The same Gaussian σ 1.5 the field was made with, as a 15×15 stamp.
+    const stamp = new Float64Array(15 * 15);
+    for (let y = 0; y < 15; y++) for (let x = 0; x < 15; x++) stamp[y * 15 + x] = Math.exp(-((x - 7) ** 2 + (y - 7) ** 2) / (2 * 1.5 ** 2));
+    const psfPath = join(dir, 'psf.fits');
+    writeFileSync(psfPath, writeFitsImage([stamp], 15, 15));
+    const file = await s.loadPsfFile(psfPath, 1);
+    expect(file).toMatchObject({ name: 'psf.fits', width: 15, height: 15, oversample: 1 });
+    expect(file.sigma).toBeGreaterThan(1.3);
+    expect(file.sigma).toBeLessThan(1.7);
+    expect(file.stamp.length).toBe(225);
+    const analytic = await s.detect(request(info.imageId));
+    const sampled = await s.detect({ ...request(info.imageId), psf: { kind: 'file', fileId: file.fileId, name: file.name, oversample: 1 } });
+    expect(sampled.status).not.toBe('cancelled');
+    // The bright sources are the same with the stamp as with the analytic PSF.
+    for (const q of analytic.sources.filter((p) => p.snr > 20)) expect(sampled.sources.some((p) => Math.hypot(p.x - q.x, p.y - q.y) < 0.3)).toBe(true);
+    expect((s.exportCatalogue('fits').data as Uint8Array).length).toBeGreaterThan(0);
+    expect(s.exportCatalogue('thunderstorm', { pixelSizeNm: 100 }).data).toMatch(/^"id"/);
+    const bad = join(dir, 'bad-psf.fits');
+    writeFileSync(bad, writeFitsImage([new Float64Array(25).fill(-1)], 5, 5));
+    await expect(s.loadPsfFile(bad, 1)).rejects.toMatchObject({ code: 'invalid-psf', message: expect.stringMatching(/positive sum/) });
+    await expect(s.detect({ ...request(info.imageId), psf: { kind: 'file', fileId: 999, name: 'gone.fits', oversample: 1 } })).rejects.toMatchObject({ code: 'invalid-psf' });
+  });
 });

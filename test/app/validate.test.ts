@@ -104,6 +104,14 @@ describe('IPC argument validation', () => {
     expect(fieldOf(() => checkPsfFitRequest({ ...f, stars: [{ x: 1, y: 2, flux: 3 }] }))).toBe('request.stars[0].flux');
   });
 
+  it('accepts a loaded PSF file in detections, never in the saved settings', () => {
+    const psf = { kind: 'file', fileId: 3, name: 'psf.fits', oversample: 2 };
+    expect(checkDetectRequest({ ...request, psf }).psf).toEqual(psf);
+    expect(fieldOf(() => checkDetectRequest({ ...request, psf: { ...psf, path: '/etc/passwd' } }))).toBe('request.psf.path');
+    expect(fieldOf(() => checkDetectRequest({ ...request, psf: { ...psf, oversample: 0 } }))).toBe('request.psf.oversample');
+    expect(fieldOf(() => checkSettingsPatch({ psf }))).toBe('patch.psf.kind');
+  });
+
   it('checks automatic-λ requests, export options and sample ids', () => {
     const a = { imageId: 1, frame: 0, psf: { kind: 'moffat', fwhm: 3, beta: 2.5 }, camera };
     expect(checkAutoLambdaRequest(a)).toEqual(a);

@@ -23,4 +23,14 @@ describe('detection parameters form', () => {
     const m = paramsFromForm({ ...formFromParams(defaultParams()), psfKind: 'moffat', beta: '1' });
     expect(!m.ok && m.errors).toEqual({ beta: 'must be > 1' });
   });
+
+  it('a PSF file comes from the file loaded in main, with the form\'s oversampling', () => {
+    const file = { fileId: 7, name: 'psf.fits', width: 15, height: 15, oversample: 1, sigma: 1.4, stamp: [] };
+    const f = { ...formFromParams(defaultParams()), psfKind: 'file' as const, oversample: '2' };
+    expect(paramsFromForm(f, file)).toMatchObject({ ok: true, params: { psf: { kind: 'file', fileId: 7, name: 'psf.fits', oversample: 2 } } });
+    expect(paramsFromForm(f)).toEqual({ ok: false, errors: { psfKind: 'choose a PSF file' } });
+    expect(paramsFromForm({ ...f, oversample: '1.5' }, file)).toEqual({ ok: false, errors: { oversample: 'must be a whole number' } });
+    const back = formFromParams({ ...defaultParams(), psf: { kind: 'file', fileId: 7, name: 'psf.fits', oversample: 3 } });
+    expect(back).toMatchObject({ psfKind: 'file', oversample: '3' });
+  });
 });
