@@ -1,11 +1,13 @@
 /** `cpgd render`: a super-resolution image (32-bit float TIFF) of a localisation table. */
 
 import { readLocalisationsCsv } from '../core/catalog/localisations.js';
+import { resolve } from 'node:path';
+import { correctDrift, estimateDrift, formatDriftCsv } from '../core/drift.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { renderLocalisations, renderingToTiff, type Localisation, type RenderMode, type RenderOptions } from '../core/render.js';
 import { formatHelp, parseArgs, type CommandSpec } from './args.js';
 import { EXIT_OK, type CliContext } from './context.js';
-import { checkOutputPath, outputExtension, readInputFile, writeAtomic } from './io.js';
+import { checkOutputPath, outputExtension, readInputFile, writeAtomicAll } from './io.js';
 import { Reporter, short } from './report.js';
 import { parseFrames, parseNumber, type FrameSelection } from './values.js';
 
@@ -31,6 +33,13 @@ export const RENDER: CommandSpec = {
     { name: 'frames', value: 'all|N|A-B|A:B', default: 'all', help: 'Render only the localisations of these 0-based frames (inclusive; A- or A: to the end).' },
     { name: 'min-photons', value: 'N', default: 'none', help: 'Leave out localisations with fewer photons than N.' },
     { name: 'max-uncertainty', value: 'NM', default: 'none', help: 'Leave out localisations whose uncertainty exceeds NM nanometres, or is unknown.' },
+    {
+      name: 'drift',
+      value: 'SEGMENT_FRAMES',
+      default: 'no drift correction',
+      help: 'Correct stage drift before rendering, as cpgd detect --drift does (segments of SEGMENT_FRAMES frames cross-correlated), e.g. for a ThunderSTORM table.',
+    },
+    { name: 'drift-out', value: 'CSV', default: 'the image name with .drift.csv', help: 'Where the drift curve goes (frame,dx_nm,dy_nm).' },
     { name: 'quiet', short: 'q', help: 'No summary on standard error.' },
   ],
   notes: ['TIFF tags: XResolution = YResolution = 1000 / pixel size (pixels per µm), ResolutionUnit 1, ImageDescription "ImageJ=1.11a unit=micron min=0 max=…" (ImageJ reads the scale from it). Exit status: 0 success, 1 failure at run time, 2 bad input.'],
@@ -72,6 +81,13 @@ export async function runRender(argv: readonly string[], ctx: CliContext): Promi
   const maxUncertainty = num('max-uncertainty', { above: 0, unit: 'nm' });
   const cameraPixelSizeNm = num('camera-pixel-size', { above: 0, unit: 'nm' });
   checkOutputPath(out, '--out', [catalog]);
+  const drift = num('drift', { integer: true, min: 1, unit: 'frames' });
+  if (drift === undefined && v.has('drift-out')) throw new InvalidOptionError('--drift-out', v.get('drift-out'), 'only with --drift SEGMENT_FRAMES');
+  const driftOut = drift === undefined ? undefined : (v.get('drift-out') ?? out.replace(/\.[^./\\]*$/, '') + '.drift.csv');
+  if (driftOut !== undefined) {
+    checkOutputPath(driftOut, '--drift-out', [catalog]);
+    if (resolve(driftOut) === resolve(out)) throw new InvalidOptionError('--drift-out', driftOut, 'is the same file as --out');
+  }
 
   const text = new TextDecoder('utf-8').decode(readInputFile(catalog));
   const table = readLocalisationsCsv(text, { name: catalog, ...(cameraPixelSizeNm !== undefined ? { cameraPixelSizeNm } : {}) });
@@ -82,13 +98,23 @@ export async function runRender(argv: readonly string[], ctx: CliContext): Promi
       (minPhotons === undefined || l.photons >= minPhotons) &&
       (maxUncertainty === undefined || l.uncertaintyNm <= maxUncertainty),
   );
-  const image = renderLocalisations(kept, options);
-  writeAtomic(out, renderingToTiff(image));
+  let drawn = kept;
+  let driftText = '';
+  const files: { path: string; data: string | Uint8Array }[] = [];
+  if (drift !== undefined) {
+    const curve = estimateDrift(kept, { segmentFrames: drift });
+    drawn = correctDrift(kept, curve);
+    files.push({ path: driftOut!, data: formatDriftCsv(curve) });
+    const last = curve.frames.length - 1;
+    driftText = `, drift ${short(curve.dxNm[last])}, ${short(curve.dyNm[last])} nm at frame ${curve.frames[last]} → ${driftOut}`;
+  }
+  const image = renderLocalisations(drawn, options);
+  writeAtomicAll([{ path: out, data: renderingToTiff(image) }, ...files]);
   const report = new Reporter(ctx.stderr, v.has('quiet'));
   const left = all.length - kept.length;
   report.line(
     `cpgd render: ${image.drawn} localisation${image.drawn === 1 ? '' : 's'} drawn${left ? ` (${left} filtered out)` : ''}${image.outside ? ` (${image.outside} outside the image)` : ''}, ` +
-      `${image.mode}, ${image.width}×${image.height} pixels of ${short(image.pixelSizeNm)} nm → ${out}`,
+      `${image.mode}, ${image.width}×${image.height} pixels of ${short(image.pixelSizeNm)} nm → ${out}${driftText}`,
   );
   return EXIT_OK;
 }

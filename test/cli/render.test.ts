@@ -85,6 +85,36 @@ describe('cpgd render', () => {
     expect(r.lines[0]).toContain(`(${locs.length - want} filtered out)`);
   });
 
+  it('--drift corrects a ThunderSTORM table before rendering: the curve matches the drift, the image sharpens', async () => {
+    // 200 frames of molecules blinking at 300 fixed sites, drifting 0.5 nm and −0.3 nm per frame.
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const sites = Array.from({ length: 300 }, () => ({ x: 300 + 5000 * rand(), y: 300 + 5000 * rand() }));
+    const lines = ['"id","frame","x [nm]","y [nm]","intensity [photon]","uncertainty [nm]"'];
+    for (let f = 0; f < 200; f++) {
+      for (let k = 0; k < 20; k++) {
+        const s = sites[Math.floor(rand() * sites.length)];
+        lines.push(`${lines.length},${f + 1},${(s.x + 0.5 * f + 8 * gauss()).toFixed(2)},${(s.y - 0.3 * f + 8 * gauss()).toFixed(2)},1500,8`);
+      }
+    }
+    writeFileSync(at('drifting.csv'), lines.join('\n') + '\n');
+    const plain = cpgd('render', 'drifting.csv', '--pixel-size', '10', '--size', '600,600', '--out', 'plain.tif', '--quiet');
+    expect(plain.code, plain.stderr).toBe(0);
+    const r = cpgd('render', 'drifting.csv', '--pixel-size', '10', '--size', '600,600', '--drift', '40', '--out', 'fixed.tif');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.lines[0]).toMatch(/drift [-\d.]+, [-\d.]+ nm at frame 199 → fixed\.drift\.csv$/);
+    const curve = readFileSync(at('fixed.drift.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    expect(curve).toHaveLength(200);
+    for (const [f, dx, dy] of curve) {
+      expect(Math.abs(dx - 0.5 * f)).toBeLessThan(6);
+      expect(Math.abs(dy + 0.3 * f)).toBeLessThan(6);
+    }
+    // Sharper: the brightest pixels of the corrected rendering are higher.
+    const top = (d: Float64Array) => [...d].sort((a, b) => b - a).slice(0, 300).reduce((a, b) => a + b, 0);
+    expect(top((await image('fixed.tif')).data)).toBeGreaterThan(1.3 * top((await image('plain.tif')).data));
+  });
+
   it('bad input: exit 2, one line naming the file or option, no image', () => {
     writeFileSync(at('garbage.csv'), 'hello,world\n1,2\n');
     const cases: [string[], string][] = [
