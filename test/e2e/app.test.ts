@@ -1,0 +1,230 @@
+// End to end, as a user of the browser mode: Debian's Chromium (playwright-core) on the page that
+// `npm run web` serves, the server's real worker pool behind it. Opens the sample star field by
+// upload, sets the PSF and λ, runs, watches the progress and the overlay, exports the CSV and
+// compares it with `cpgd detect` on the same file and settings; a corrupt file shows its message
+// and the image stays; the server refuses requests without the token or from another origin.
+// Screenshots go to test-results/e2e/.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../paths.js';
+import { launchChromium, SHOTS, startServer, type Browser, type RunningServer } from './browser.js';
+
+const SAMPLE = resolve(ROOT, 'resources/samples/star-field.fits');
+// The settings the test enters in the panel, and the same for the command line.
+// (σ is the sample's true PSF; λ is fixed a little above its automatic value, 0.054.)
+const SIGMA = '1.5';
+const LAMBDA = '0.08';
+const CLI_ARGS = ['--psf', `gaussian:${SIGMA}`, '--lambda', LAMBDA];
+
+let dir: string;
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+interface Row {
+  x: number;
+  y: number;
+  flux: number;
+}
+
+function parseCsv(text: string): Row[] {
+  const [head, ...lines] = text.trim().split('\n');
+  const cols = head!.split(',');
+  const at = (name: string) => cols.indexOf(name);
+  expect(cols.slice(0, 9)).toEqual(['id', 'frame', 'x', 'y', 'flux', 'x_err', 'y_err', 'flux_err', 'snr']);
+  return lines.map((l) => {
+    const v = l.split(',').map(Number);
+    return { x: v[at('x')]!, y: v[at('y')]!, flux: v[at('flux')]! };
+  });
+}
+
+/** Pixels of the image canvas that are strongly coloured (the grey colour map has none). */
+async function colouredPixels(p: Page): Promise<number> {
+  return p.locator('canvas').first().evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (Math.max(d[i]!, d[i + 1]!, d[i + 2]!) - Math.min(d[i]!, d[i + 1]!, d[i + 2]!) > 60) n++;
+    return n;
+  });
+}
+
+function get(path: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; body: string }> {
+  return new Promise((ok, fail) => {
+    const req = httpRequest({ host: '127.0.0.1', port: server.port, path, method, headers }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => ok({ status: res.statusCode!, body }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cpgd-e2e-'));
+  server = await startServer(['--data-dir', join(dir, 'data'), '--threads', '1', '--max-upload-mb', '1']);
+  browser = await launchChromium();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('browser mode, end to end', () => {
+  it('loads the app with the token, which then leaves the address bar', async () => {
+    await page.goto(server.url);
+    expect(page.url()).toBe(`${server.origin}/`);
+    await expect(page.getByRole('button', { name: 'Open image…' }).isEnabled()).resolves.toBe(true);
+    await page.screenshot({ path: join(SHOTS, '01-start.png') });
+  });
+
+  it('opens the sample star field through the file picker (an upload)', async () => {
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Open image…' }).click()]);
+    await chooser.setFiles(SAMPLE);
+    await page.getByText('star-field.fits', { exact: true }).waitFor();
+    await page.getByText('256 × 256 · FITS').waitFor();
+    // The frame is drawn: the canvas shows a range of greys, not a blank.
+    await page.waitForFunction(() => {
+      const c = document.querySelector('canvas');
+      if (!c || c.width === 0) return false;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < d.length; i += 4 * 97) seen.add(d[i]!);
+      return seen.size > 20;
+    });
+  });
+
+  it('sets the PSF and λ, runs, shows the progress advance and the sources on the image', async () => {
+    await page.getByLabel(/^Model/).selectOption('moffat');
+    await page.getByLabel(/^FWHM/).waitFor();
+    await page.getByLabel(/^Model/).selectOption('gaussian');
+    await page.getByLabel(/^σ \(px\)/).fill(SIGMA);
+    await page.getByLabel(/^Mode(?!l)/).selectOption('value');
+    await page.getByRole('textbox', { name: /^λ/ }).fill(LAMBDA);
+    // Every progress line the panel shows, as it shows it.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+      new MutationObserver(() => {
+        const t = Array.from(document.querySelectorAll('small')).map((s) => s.textContent ?? '').find((s) => /iteration \d+/.test(s));
+        if (t && seen.at(-1) !== t) seen.push(t);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.getByRole('button', { name: 'Run detection' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).waitFor();
+    await page.getByText(/iteration \d+/).waitFor();
+    await page.screenshot({ path: join(SHOTS, '02-running.png') });
+    await page.getByText(/\d+ sources? · converged · λ = 0\.08 /).waitFor({ timeout: 60_000 });
+
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen);
+    const iterations = seen.map((s) => Number(/iteration (\d+)/.exec(s)![1]));
+    expect(iterations.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...iterations)).toBeGreaterThan(iterations[0]!);
+
+    // The sources are circled on the image: coloured marks appear with the overlay, none without.
+    const sources = page.getByRole('checkbox', { name: 'Sources' });
+    await expect(sources.isChecked()).resolves.toBe(true);
+    const withOverlay = await colouredPixels(page);
+    await sources.uncheck();
+    await expect.poll(() => colouredPixels(page)).toBe(0);
+    await sources.check();
+    await expect.poll(() => colouredPixels(page)).toBe(withOverlay);
+    const count = Number(/(\d+) sources?/.exec((await page.getByText(/\d+ sources? · converged/).textContent())!)![1]);
+    // At least a ring of a few pixels per source.
+    expect(withOverlay).toBeGreaterThan(count * 10);
+    await page.screenshot({ path: join(SHOTS, '03-detected.png') });
+  });
+
+  it('exports the CSV as a download, with the sources `cpgd detect` finds with the same settings', async () => {
+    const [d] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV…' }).click()]);
+    expect(d.suggestedFilename()).toBe('star-field.csv');
+    const saved = join(dir, 'app.csv');
+    await d.saveAs(saved);
+    await page.getByRole('status').getByText(/star-field\.csv/).waitFor();
+
+    const cliOut = join(dir, 'cli.csv');
+    execFileSync(process.execPath, [resolve(ROOT, 'bin/cpgd.mjs'), 'detect', SAMPLE, ...CLI_ARGS, '--threads', '1', '--quiet', '--out', cliOut], { cwd: ROOT });
+    const app = parseCsv(readFileSync(saved, 'utf8'));
+    const cli = parseCsv(readFileSync(cliOut, 'utf8'));
+    const shown = Number(/(\d+) sources?/.exec((await page.getByText(/\d+ sources? · converged/).textContent())!)![1]);
+    expect(app.length).toBe(shown);
+    expect(app.length).toBe(cli.length);
+    expect(app.length).toBeGreaterThan(100);
+    for (const s of cli) {
+      const nearest = app.reduce((best, a) => (Math.hypot(a.x - s.x, a.y - s.y) < Math.hypot(best.x - s.x, best.y - s.y) ? a : best));
+      expect(Math.hypot(nearest.x - s.x, nearest.y - s.y)).toBeLessThan(0.01);
+      expect(Math.abs(nearest.flux - s.flux)).toBeLessThan(1e-3 * Math.abs(s.flux) + 1e-6);
+    }
+  });
+
+  it('shows why a corrupt file cannot be opened, and keeps the image and its sources', async () => {
+    const corrupt = join(dir, 'corrupt.fits');
+    writeFileSync(corrupt, Buffer.from('SIMPLE  =                    T / but nothing else is right'.padEnd(2880, '#')));
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Open…' }).click()]);
+    await chooser.setFiles(corrupt);
+    const message = page.getByRole('status');
+    await message.getByText(/corrupt\.fits/).waitFor();
+    expect(await message.textContent()).toMatch(/not a valid FITS file/);
+    expect(await message.textContent()).not.toMatch(/cpgd-web-/);
+    await page.getByText('star-field.fits', { exact: true }).waitFor();
+    await page.getByText(/\d+ sources? · converged/).waitFor();
+    await page.screenshot({ path: join(SHOTS, '04-corrupt-file.png') });
+  });
+
+  it('refuses an upload over the limit with a message that says the limit', async () => {
+    const big = join(dir, 'big.fits');
+    writeFileSync(big, Buffer.alloc(1024 * 1024 + 1));
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Open…' }).click()]);
+    await chooser.setFiles(big);
+    await page.getByRole('status').getByText(/big\.fits .*too large to upload: the limit is 1\.0 MiB/).waitFor();
+    await page.getByText('star-field.fits', { exact: true }).waitFor();
+  });
+
+  it('opens a file dropped on the window (uploaded too)', async () => {
+    const bytes = readFileSync(SAMPLE).toString('base64');
+    await page.evaluate(async (b64) => {
+      const data = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([data], 'dropped-field.fits'));
+      for (const type of ['dragenter', 'dragover', 'drop']) window.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.getByText('dropped-field.fits', { exact: true }).waitFor();
+  });
+
+  it('had no errors in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('refuses requests without the token, and from another origin even with it', async () => {
+    expect((await get('/', {})).status).toBe(403);
+    expect((await get('/?token=not-the-token', {})).status).toBe(403);
+    expect((await get('/api/events', {})).status).toBe(403);
+    expect((await get('/api/invoke/app:info', {}, 'POST')).status).toBe(403);
+    const foreign = await get('/api/invoke/app:info', { 'x-cpgd-token': server.token, origin: 'http://evil.example' }, 'POST');
+    expect(foreign.status).toBe(403);
+    expect(foreign.body).toMatch(/origin/);
+    // And from a page of another origin in the browser, the API cannot be read.
+    const other = await browser.context.newPage();
+    await other.goto('about:blank');
+    const outcome = await other.evaluate(async (origin) => {
+      try {
+        const r = await fetch(`${origin}/api/invoke/app:info`, { method: 'POST', credentials: 'include' });
+        return `status ${r.status}`;
+      } catch (e) {
+        return `blocked: ${(e as Error).message}`;
+      }
+    }, server.origin);
+    expect(outcome).toMatch(/^blocked/);
+    await other.close();
+  });
+});
