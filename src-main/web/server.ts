@@ -9,7 +9,9 @@
  *   GET  /?token=T            sets the token cookie and redirects to / (the token leaves the URL)
  *   GET  /, /assets/…         the renderer (cookie), index.html with the http CSP and the token
  *   POST /api/invoke/CHANNEL  wire frame {args} → wire frame {result: IpcResult, downloads}
- *   POST /api/upload          raw file bytes, X-File-Name → wire frame {result: IpcResult<ImageInfo>}
+ *   POST /api/upload/CHANNEL  raw file bytes, X-File-Name, X-CPGD-Args: a channel that asks the host
+ *                             for a file (file:open, psf:openFile), run with the upload as the
+ *                             dialog's answer → wire frame {result: IpcResult}
  *   GET  /api/events          a stream of length-prefixed wire frames {channel, payload}
  *   GET  /api/download/ID     bytes a Host.saveFile offered, once
  * API routes need the X-CPGD-Token header as well as passing the origin checks.
@@ -73,8 +75,25 @@ export interface WebServer {
   readonly origin: string;
   readonly port: number;
   readonly token: string;
+  /** The private directory of the uploads (mode 0700), removed at close. */
+  readonly uploadsDir: string;
   /** Stop listening, end the event streams, stop the workers, delete the uploads. */
   close(): Promise<void>;
+}
+
+/**
+ * The channels whose handlers ask the host for a file (Host.chooseImage, Host.choosePsfFile): in
+ * the browser the page picks the file and uploads it, and the host's "dialog" answers with the
+ * uploaded copy. Images stay until another image replaces them (large ones are read by range
+ * while open); other uploads are read at once and deleted.
+ */
+export const UPLOAD_CHANNELS = ['file:open', 'psf:openFile'] as const satisfies readonly InvokeChannel[];
+export const ARGS_HEADER = 'x-cpgd-args';
+
+/** What one HTTP call lends the host: the uploaded file its dialogs answer with, the downloads it offers. */
+interface CallContext {
+  downloads: OfferedDownload[];
+  upload?: string;
 }
 
 /** A download offered during one invoke call, handed back with its result. */
@@ -154,7 +173,16 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   const streams = new Set<ServerResponse>();
   const downloads = new Map<string, { bytes: Uint8Array; name: string; type: string; timer: NodeJS.Timeout }>();
-  const callContext = new AsyncLocalStorage<{ downloads: OfferedDownload[] }>();
+  const callContext = new AsyncLocalStorage<CallContext>();
+  /** The upload the open image was read from (kept while it is open), or null. */
+  let openUpload: { dir: string; file: string } | null = null;
+  const removeDir = (d: string) => {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      // Still open elsewhere (Windows): removed with the private directory at close.
+    }
+  };
 
   function broadcast(message: unknown): void {
     const frame = encodeFrame(message, utf8);
@@ -168,8 +196,17 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   const host: Host = {
     runtime: () => ({ name: 'CPGD Sources (browser mode)', electron: '', chrome: '' }),
-    // The page picks files itself (an <input type=file>) and uploads them: nothing to choose here.
-    chooseImage: async () => null,
+    // The page picks files itself (an <input type=file>) and uploads them (route /api/upload):
+    // the dialog's answer is the uploaded copy; a plain invoke has nothing to choose.
+    chooseImage: async () => callContext.getStore()?.upload ?? null,
+    choosePsfFile: async () => callContext.getStore()?.upload ?? null,
+    imageOpened(info) {
+      // Another image replaced the uploaded one: its copy is no longer needed.
+      if (openUpload && info.path !== openUpload.file) {
+        removeDir(openUpload.dir);
+        openUpload = null;
+      }
+    },
     async saveFile(suggestedName, _filters, data) {
       const id = randomBytes(16).toString('base64url');
       const bytes = typeof data === 'string' ? utf8.encode(data) : data;
@@ -231,7 +268,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   async function invoke(req: IncomingMessage, res: ServerResponse, channel: string): Promise<void> {
     let result: IpcResult<unknown>;
-    const call = { downloads: [] as OfferedDownload[] };
+    const call: CallContext = { downloads: [] };
     try {
       if (!invokable.has(channel)) throw new HttpRefusal(404, `unknown channel ${channel}`);
       let args: unknown;
@@ -255,10 +292,18 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     sendFrame(res, { result, downloads: call.downloads });
   }
 
-  async function upload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function upload(req: IncomingMessage, res: ServerResponse, channel: string): Promise<void> {
+    if (!(UPLOAD_CHANNELS as readonly string[]).includes(channel)) throw new HttpRefusal(404, `${channel} takes no file`);
+    let args: unknown;
+    try {
+      args = JSON.parse(decodeURIComponent((req.headers[ARGS_HEADER] as string | undefined) ?? '[]'));
+    } catch {
+      throw new HttpRefusal(400, 'malformed X-CPGD-Args header');
+    }
+    if (!Array.isArray(args)) throw new HttpRefusal(400, 'malformed X-CPGD-Args header: not a list');
     const name = safeUploadName(req.headers[UPLOAD_NAME_HEADER] as string | undefined);
     const declared = Number(req.headers['content-length']);
-    const tooLarge = (size: number | null): IpcResult<ImageInfo> => ({ ok: false, error: { code: 'invalid-argument', message: uploadLimitMessage(name, size, maxUpload) } });
+    const tooLarge = (size: number | null): IpcResult<unknown> => ({ ok: false, error: { code: 'invalid-argument', message: uploadLimitMessage(name, size, maxUpload) } });
     if (Number.isFinite(declared) && declared > maxUpload) {
       // Answer before the body arrives; the connection is closed so the rest is not read.
       res.setHeader('Connection', 'close');
@@ -268,9 +313,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     }
     const dir = mkdtempSync(join(uploadsDir, 'u-'));
     const file = join(dir, name);
-    let size = 0;
-    let over = false;
+    let keep = false;
     try {
+      let size = 0;
+      let over = false;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, done) {
           size += chunk.length;
@@ -291,21 +337,25 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
         }
         throw new HttpRefusal(400, `upload interrupted: ${(e as Error).message}`);
       }
-      let result: IpcResult<ImageInfo>;
+      let result: IpcResult<unknown>;
       try {
-        // The same path as a file dropped on the Electron window; uploads never enter the recent list.
-        const info = await invokeHandler(table, 'file:drop', [file]);
-        result = { ok: true, value: { ...info, path: info.name } };
+        // The channel's own handler, its host dialog answered by the upload.
+        const value = await callContext.run({ downloads: [], upload: file }, () => invokeHandler(table, channel as InvokeChannel, args as unknown[]));
+        if (channel === 'file:open' && value) {
+          const info = value as ImageInfo;
+          keep = true;
+          openUpload = { dir, file };
+          result = { ok: true, value: { ...info, path: info.name } };
+        } else result = { ok: true, value };
       } catch (e) {
         const error = toIpcError(e);
-        if (error.code === 'internal') logError('[upload]', e);
+        if (error.code === 'internal') logError(`[upload ${channel}]`, e);
         // Messages name the file by its private path: say the name the user knows.
         result = { ok: false, error: { ...error, message: error.message.split(file).join(name) } };
       }
       sendFrame(res, { result });
     } finally {
-      // The image is in memory once opened (the readers take the whole file): the copy goes now.
-      rmSync(dir, { recursive: true, force: true });
+      if (!keep) removeDir(dir);
     }
   }
 
@@ -370,7 +420,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const [, , route, ...rest] = url.pathname.split('/');
     const arg = rest.join('/');
     if (route === 'invoke' && method === 'POST') return invoke(req, res, decodeURIComponent(arg));
-    if (route === 'upload' && method === 'POST' && arg === '') return upload(req, res);
+    if (route === 'upload' && method === 'POST') return upload(req, res, decodeURIComponent(arg));
     if (route === 'events' && method === 'GET' && arg === '') return events(req, res);
     if (route === 'download' && method === 'GET') return download(res, arg);
     return refuse(res, 404, 'not found');
@@ -403,6 +453,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     origin,
     port,
     token,
+    uploadsDir,
     close() {
       closed ??= (async () => {
         session.cancel();

@@ -4,8 +4,11 @@
  * every channel of RENDERER_CHANNELS is a POST of its arguments as a wire frame
  * (src-main/shared/wire.ts: JSON with typed arrays as raw bytes), answered by its IpcResult.
  * Only what needs the browser itself is special:
- * - `file:open` shows the browser's file picker and uploads the chosen file (null when cancelled);
- * - `openDropped` uploads the dropped File;
+ * - the channels whose handlers ask the host for a file (`file:open`, `psf:openFile`: FILE_CHANNELS,
+ *   the server's UPLOAD_CHANNELS) show the browser's file picker and upload the chosen file with
+ *   their arguments; the server runs the channel with the upload as the dialog's answer (null
+ *   when the user cancels, as with a native dialog);
+ * - `openDropped` uploads the dropped File as the answer of `file:open`;
  * - files a channel offers to save (Host.saveFile on the server) come back with its answer and
  *   are saved through a download link with the suggested name.
  * Events arrive on one streaming response (length-prefixed wire frames), reconnected if it drops.
@@ -44,6 +47,12 @@ interface OfferedDownload {
 
 const IMAGE_TYPES = '.fits,.fit,.fts,.gz,.tif,.tiff';
 
+/** Channels answered by a file the user picks (the server's UPLOAD_CHANNELS), with the types offered. */
+const FILE_CHANNELS: Partial<Record<RendererChannel, string>> = {
+  'file:open': IMAGE_TYPES,
+  'psf:openFile': IMAGE_TYPES,
+};
+
 function failure<T>(code: IpcError['code'], message: string): IpcResult<T> {
   return { ok: false, error: { code, message } };
 }
@@ -53,11 +62,11 @@ function megabytes(n: number): string {
 }
 
 /** Ask the user for a file with the browser's picker; null when they cancel. */
-function pickFile(): Promise<File | null> {
+function pickFile(accept: string): Promise<File | null> {
   return new Promise((resolve) => {
     const input = document.createElement('input');
     input.type = 'file';
-    input.accept = IMAGE_TYPES;
+    input.accept = accept;
     input.hidden = true;
     const done = (file: File | null) => {
       input.remove();
@@ -134,15 +143,16 @@ export function createWebApi(token: string, maxUploadBytes = Infinity): CpgdApi 
     return result;
   }
 
-  async function upload(file: Blob & { name: string }): Promise<IpcResult<ImageInfo>> {
+  /** Run `channel` on the server with `file` as the answer of the file dialog its handler opens. */
+  async function upload<T>(channel: RendererChannel, args: unknown[], file: Blob & { name: string }): Promise<IpcResult<T>> {
     if (file.size > maxUploadBytes)
       return failure('invalid-argument', `${file.name} (${megabytes(file.size)}) is too large to upload: the limit is ${megabytes(maxUploadBytes)} (start the server with --max-upload-mb to change it)`);
-    const r = await request('/api/upload', {
+    const r = await request(`/api/upload/${encodeURIComponent(channel)}`, {
       method: 'POST',
-      headers: headers({ 'Content-Type': 'application/octet-stream', 'X-File-Name': encodeURIComponent(file.name) }),
+      headers: headers({ 'Content-Type': 'application/octet-stream', 'X-File-Name': encodeURIComponent(file.name), 'X-CPGD-Args': encodeURIComponent(JSON.stringify(args)) }),
       body: file,
     });
-    return r.ok ? (r.value as { result: IpcResult<ImageInfo> }).result : r;
+    return r.ok ? (r.value as { result: IpcResult<T> }).result : r;
   }
 
   function deliver(message: unknown): void {
@@ -187,15 +197,15 @@ export function createWebApi(token: string, maxUploadBytes = Infinity): CpgdApi 
   return {
     invoke<C extends RendererChannel>(channel: C, ...args: InvokeArgs<C>): Promise<IpcResult<InvokeResult<C>>> {
       if (typeof channel !== 'string' || !invokable.has(channel)) return Promise.resolve(failure('invalid-argument', `unknown channel ${String(channel)}`));
-      if (channel === 'file:open') {
-        const opened = pickFile().then((file): Promise<IpcResult<ImageInfo | null>> => (file ? upload(file) : Promise.resolve({ ok: true, value: null })));
-        return opened as Promise<IpcResult<InvokeResult<C>>>;
+      const accept = FILE_CHANNELS[channel];
+      if (accept !== undefined) {
+        return pickFile(accept).then((file) => (file ? upload<InvokeResult<C>>(channel, args, file) : { ok: true as const, value: null as InvokeResult<C> }));
       }
       return call(channel, args);
     },
     openDropped(file: DroppedFile): Promise<IpcResult<ImageInfo>> {
       if (!(file instanceof Blob)) return Promise.resolve(failure('invalid-argument', 'only files dropped from the file manager can be opened'));
-      return upload(file as Blob & DroppedFile);
+      return upload<ImageInfo>('file:open', [], file as Blob & DroppedFile);
     },
     on<E extends EventChannel>(channel: E, listener: (payload: EventMap[E]) => void) {
       if (!eventNames.has(channel) || typeof listener !== 'function') return () => undefined;

@@ -20,6 +20,8 @@ const SAMPLE = resolve(ROOT, 'resources/samples/star-field.fits');
 const SIGMA = '1.5';
 const LAMBDA = '0.08';
 const CLI_ARGS = ['--psf', `gaussian:${SIGMA}`, '--lambda', LAMBDA];
+/** The camera the panel shows at the run (the sample sets the one it was simulated with), as CLI options. */
+const cameraArgs: string[] = [];
 
 let dir: string;
 let server: RunningServer;
@@ -46,7 +48,7 @@ function parseCsv(text: string): Row[] {
 
 /** Pixels of the image canvas that are strongly coloured (the grey colour map has none). */
 async function colouredPixels(p: Page): Promise<number> {
-  return p.locator('canvas').first().evaluate((c: HTMLCanvasElement) => {
+  return p.getByTestId('image-canvas').evaluate((c: HTMLCanvasElement) => {
     const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
     let n = 0;
     for (let i = 0; i < d.length; i += 4) if (Math.max(d[i]!, d[i + 1]!, d[i + 2]!) - Math.min(d[i]!, d[i + 1]!, d[i + 2]!) > 60) n++;
@@ -88,14 +90,19 @@ describe('browser mode, end to end', () => {
     await page.screenshot({ path: join(SHOTS, '01-start.png') });
   });
 
-  it('opens the sample star field through the file picker (an upload)', async () => {
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Open image…' }).click()]);
+  it('opens a sample from the start screen (a channel the transport carries without special code)', async () => {
+    await page.getByRole('button', { name: /^Star field/ }).click();
+    await page.getByText('star-field.fits', { exact: true }).waitFor();
+  });
+
+  it('opens the star field file through the file picker (an upload)', async () => {
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Open…' }).click()]);
     await chooser.setFiles(SAMPLE);
     await page.getByText('star-field.fits', { exact: true }).waitFor();
     await page.getByText('256 × 256 · FITS').waitFor();
     // The frame is drawn: the canvas shows a range of greys, not a blank.
     await page.waitForFunction(() => {
-      const c = document.querySelector('canvas');
+      const c = document.querySelector<HTMLCanvasElement>('canvas[data-testid="image-canvas"]');
       if (!c || c.width === 0) return false;
       const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       const seen = new Set<number>();
@@ -104,59 +111,85 @@ describe('browser mode, end to end', () => {
     });
   });
 
-  it('sets the PSF and λ, runs, shows the progress advance and the sources on the image', async () => {
-    await page.getByLabel(/^Model/).selectOption('moffat');
-    await page.getByLabel(/^FWHM/).waitFor();
-    await page.getByLabel(/^Model/).selectOption('gaussian');
-    await page.getByLabel(/^σ \(px\)/).fill(SIGMA);
-    await page.getByLabel(/^Mode(?!l)/).selectOption('value');
-    await page.getByRole('textbox', { name: /^λ/ }).fill(LAMBDA);
-    // Every progress line the panel shows, as it shows it.
+  it('sets the PSF and λ, runs, shows the chart advance and the sources on the image', async () => {
+    const model = page.getByRole('combobox', { name: 'PSF model' });
+    await model.selectOption('moffat');
+    await page.getByRole('textbox', { name: 'PSF FWHM (px)' }).waitFor();
+    await model.selectOption('gaussian');
+    await page.getByRole('textbox', { name: 'PSF sigma (px)' }).fill(SIGMA);
+    await page.getByRole('combobox', { name: 'λ mode' }).selectOption('value');
+    await page.getByRole('textbox', { name: 'λ value' }).fill(LAMBDA);
+    // Opening the sample applied the camera it was simulated with (gain 1, read noise 5).
+    await page.locator('summary', { hasText: 'Camera' }).click();
+    const gain = await page.getByRole('textbox', { name: /^Gain/ }).inputValue();
+    const offset = await page.getByRole('textbox', { name: /^Offset/ }).inputValue();
+    const readNoise = await page.getByRole('textbox', { name: /^Read noise/ }).inputValue();
+    expect([gain, offset, readNoise]).toEqual(['1', '0', '5']);
+    cameraArgs.push('--gain', gain, '--offset', offset, '--read-noise', readNoise);
+    await page.locator('summary', { hasText: 'Camera' }).click();
+    // Every state of the live chart and the progress line, as the page shows them.
     await page.evaluate(() => {
-      const seen: string[] = [];
-      (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+      const seen: { iteration: number; points: number; text: string }[] = [];
+      (window as unknown as { seen: typeof seen }).seen = seen;
       new MutationObserver(() => {
-        const t = Array.from(document.querySelectorAll('small')).map((s) => s.textContent ?? '').find((s) => /iteration \d+/.test(s));
-        if (t && seen.at(-1) !== t) seen.push(t);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+        const chart = document.querySelector('[data-testid="convergence"]');
+        const text = document.querySelector('[data-testid="progress-text"]')?.textContent?.trim() ?? '';
+        const iteration = Number(chart?.getAttribute('data-iteration') ?? 0);
+        const points = Number(chart?.getAttribute('data-points') ?? 0);
+        const last = seen.at(-1);
+        if (text && (!last || last.iteration !== iteration || last.text !== text)) seen.push({ iteration, points, text });
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
     });
     await page.getByRole('button', { name: 'Run detection' }).click();
     await page.getByRole('button', { name: 'Cancel' }).waitFor();
-    await page.getByText(/iteration \d+/).waitFor();
+    await page.getByTestId('progress-text').filter({ hasText: /iteration [1-9]\d* · \d+ particles · gap/ }).waitFor({ timeout: 60_000 });
     await page.screenshot({ path: join(SHOTS, '02-running.png') });
-    await page.getByText(/\d+ sources? · converged · λ = 0\.08 /).waitFor({ timeout: 60_000 });
+    const summary = page.getByTestId('result-summary');
+    await summary.getByText(/\d+ sources? · converged · λ = 0\.08 /).waitFor({ timeout: 60_000 });
 
-    const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen);
-    const iterations = seen.map((s) => Number(/iteration (\d+)/.exec(s)![1]));
-    expect(iterations.length).toBeGreaterThanOrEqual(2);
-    expect(Math.max(...iterations)).toBeGreaterThan(iterations[0]!);
+    const seen = await page.evaluate(() => (window as unknown as { seen: { iteration: number; points: number; text: string }[] }).seen);
+    const live = seen.filter((s) => /iteration \d+/.test(s.text));
+    expect(live.length).toBeGreaterThanOrEqual(3);
+    // The chart's last iteration and its number of points grow while the run goes on.
+    expect(live.at(-1)!.iteration).toBeGreaterThan(live[0]!.iteration);
+    expect(live.at(-1)!.points).toBeGreaterThan(live[0]!.points);
+    // The chart is drawn (chart.js on a canvas): many non-transparent pixels.
+    const inked = await page.getByRole('img', { name: /F − F_best/ }).or(page.locator('canvas[data-testid="convergence-chart"]')).first().evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
+      return n;
+    });
+    expect(inked).toBeGreaterThan(1000);
 
     // The sources are circled on the image: coloured marks appear with the overlay, none without.
+    const count = Number(/(\d+) sources?/.exec((await summary.textContent())!)![1]);
+    await expect.poll(() => page.getByTestId('image-canvas').getAttribute('data-sources')).toBe(String(count));
+    await expect.poll(() => page.getByTestId('source-count').textContent()).toMatch(new RegExp(`^${count} sources`));
     const sources = page.getByRole('checkbox', { name: 'Sources' });
     await expect(sources.isChecked()).resolves.toBe(true);
     const withOverlay = await colouredPixels(page);
+    // At least a ring of a few pixels per source.
+    expect(withOverlay).toBeGreaterThan(count * 10);
     await sources.uncheck();
     await expect.poll(() => colouredPixels(page)).toBe(0);
     await sources.check();
     await expect.poll(() => colouredPixels(page)).toBe(withOverlay);
-    const count = Number(/(\d+) sources?/.exec((await page.getByText(/\d+ sources? · converged/).textContent())!)![1]);
-    // At least a ring of a few pixels per source.
-    expect(withOverlay).toBeGreaterThan(count * 10);
     await page.screenshot({ path: join(SHOTS, '03-detected.png') });
   });
 
   it('exports the CSV as a download, with the sources `cpgd detect` finds with the same settings', async () => {
-    const [d] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV…' }).click()]);
+    const [d] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV…' }).click()]);
     expect(d.suggestedFilename()).toBe('star-field.csv');
     const saved = join(dir, 'app.csv');
     await d.saveAs(saved);
     await page.getByRole('status').getByText(/star-field\.csv/).waitFor();
 
     const cliOut = join(dir, 'cli.csv');
-    execFileSync(process.execPath, [resolve(ROOT, 'bin/cpgd.mjs'), 'detect', SAMPLE, ...CLI_ARGS, '--threads', '1', '--quiet', '--out', cliOut], { cwd: ROOT });
+    execFileSync(process.execPath, [resolve(ROOT, 'bin/cpgd.mjs'), 'detect', SAMPLE, ...CLI_ARGS, ...cameraArgs, '--threads', '1', '--quiet', '--out', cliOut], { cwd: ROOT });
     const app = parseCsv(readFileSync(saved, 'utf8'));
     const cli = parseCsv(readFileSync(cliOut, 'utf8'));
-    const shown = Number(/(\d+) sources?/.exec((await page.getByText(/\d+ sources? · converged/).textContent())!)![1]);
+    const shown = Number(/(\d+) sources?/.exec((await page.getByTestId('result-summary').textContent())!)![1]);
     expect(app.length).toBe(shown);
     expect(app.length).toBe(cli.length);
     expect(app.length).toBeGreaterThan(100);
@@ -168,16 +201,18 @@ describe('browser mode, end to end', () => {
   });
 
   it('shows why a corrupt file cannot be opened, and keeps the image and its sources', async () => {
+    const before = await page.getByTestId('source-count').textContent();
     const corrupt = join(dir, 'corrupt.fits');
     writeFileSync(corrupt, Buffer.from('SIMPLE  =                    T / but nothing else is right'.padEnd(2880, '#')));
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Open…' }).click()]);
     await chooser.setFiles(corrupt);
-    const message = page.getByRole('status');
-    await message.getByText(/corrupt\.fits/).waitFor();
-    expect(await message.textContent()).toMatch(/not a valid FITS file/);
-    expect(await message.textContent()).not.toMatch(/cpgd-web-/);
+    const alert = page.getByRole('alert');
+    await alert.getByText(/corrupt\.fits/).waitFor();
+    expect(await alert.textContent()).toMatch(/not a valid FITS file/);
+    expect(await alert.textContent()).not.toMatch(/cpgd-web-/);
     await page.getByText('star-field.fits', { exact: true }).waitFor();
-    await page.getByText(/\d+ sources? · converged/).waitFor();
+    expect(await page.getByTestId('source-count').textContent()).toBe(before);
+    await page.getByTestId('result-summary').getByText(/\d+ sources? · converged/).waitFor();
     await page.screenshot({ path: join(SHOTS, '04-corrupt-file.png') });
   });
 
@@ -186,7 +221,7 @@ describe('browser mode, end to end', () => {
     writeFileSync(big, Buffer.alloc(1024 * 1024 + 1));
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Open…' }).click()]);
     await chooser.setFiles(big);
-    await page.getByRole('status').getByText(/big\.fits .*too large to upload: the limit is 1\.0 MiB/).waitFor();
+    await page.getByRole('alert').getByText(/big\.fits .*too large to upload: the limit is 1\.0 MiB/).waitFor();
     await page.getByText('star-field.fits', { exact: true }).waitFor();
   });
 

@@ -74,7 +74,7 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 800 },
+    viewport: { width: 1440, height: 960 },
     deviceScaleFactor: 1,
     acceptDownloads: true,
   });

@@ -7,7 +7,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFits } from '../../src-main/core/formats/fits.js';
+import { readFits, writeFitsImage } from '../../src-main/core/formats/fits.js';
 import type { DetectProgress, FrameData, ImageInfo, IpcResult, Settings } from '../../src-main/shared/ipc.js';
 import { decodeFrame, encodeFrame, type Utf8 } from '../../src-main/shared/wire.js';
 import { cookieName, originProblem, readCookie } from '../../src-main/web/guard.js';
@@ -55,9 +55,13 @@ async function invoke<T>(s: WebServer, channel: string, ...args: unknown[]): Pro
   return decodeFrame(r.body, utf8) as { result: IpcResult<T>; downloads: { id: string; name: string }[] };
 }
 
-async function upload(s: WebServer, name: string, bytes: Uint8Array): Promise<Reply & { result: IpcResult<ImageInfo> }> {
-  const r = await send(s, '/api/upload', { method: 'POST', headers: api(s, { 'x-file-name': encodeURIComponent(name), 'content-type': 'application/octet-stream' }), body: bytes });
-  return { ...r, result: (decodeFrame(r.body, utf8) as { result: IpcResult<ImageInfo> }).result };
+async function upload<T = ImageInfo>(s: WebServer, name: string, bytes: Uint8Array, channel = 'file:open', args: unknown[] = []): Promise<Reply & { result: IpcResult<T> }> {
+  const r = await send(s, `/api/upload/${channel}`, {
+    method: 'POST',
+    headers: api(s, { 'x-file-name': encodeURIComponent(name), 'x-cpgd-args': encodeURIComponent(JSON.stringify(args)), 'content-type': 'application/octet-stream' }),
+    body: bytes,
+  });
+  return { ...r, result: r.status === 404 ? (null as never) : (decodeFrame(r.body, utf8) as { result: IpcResult<T> }).result };
 }
 
 beforeAll(async () => {
@@ -197,15 +201,6 @@ describe('web server: the handler table over HTTP', () => {
     expect(r.status).toBe(200);
     expect(r.result).toMatchObject({ ok: true, value: { name: 'star-field.fits', path: 'star-field.fits', width: 256, height: 256, frames: 1, format: 'fits' } });
     const info = (r.result as { value: ImageInfo }).value;
-    const tmp = readdirSync(tmpdir()).filter((d) => d.startsWith('cpgd-web-'));
-    for (const d of tmp) {
-      const up = join(tmpdir(), d, 'uploads');
-      try {
-        expect(readdirSync(up)).toEqual([]);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
-    }
     const raw = await send(server, '/api/invoke/image:frame', { method: 'POST', headers: api(server), body: encodeFrame({ args: [info.imageId, 0] }, utf8) });
     expect(raw.body.length).toBeLessThan(256 * 256 * 4 + 2000);
     const frame = (decodeFrame(raw.body, utf8) as { result: { ok: true; value: FrameData } }).result.value;
@@ -216,6 +211,36 @@ describe('web server: the handler table over HTTP', () => {
     for (let i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(frame.pixels[i]! - Math.fround(expected[i]!)));
     expect(maxDiff).toBe(0);
     expect((await invoke<string[]>(server, 'file:recent')).result).toEqual({ ok: true, value: [] });
+  });
+
+  it('keeps the upload of the open image only until another image replaces it (large images are read by range)', async () => {
+    const bytes = readFileSync(SAMPLE);
+    expect((await upload(server, 'a.fits', bytes)).result.ok).toBe(true);
+    const first = readdirSync(server.uploadsDir);
+    expect(first).toHaveLength(1);
+    expect(readdirSync(join(server.uploadsDir, first[0]!))).toEqual(['a.fits']);
+    // A file that cannot be opened is deleted at once; the open image keeps its copy.
+    expect((await upload(server, 'bad.fits', Buffer.from('not an image at all'))).result.ok).toBe(false);
+    expect(readdirSync(server.uploadsDir)).toEqual(first);
+    expect((await upload(server, 'b.fits', bytes)).result.ok).toBe(true);
+    const second = readdirSync(server.uploadsDir);
+    expect(second).toHaveLength(1);
+    expect(second).not.toEqual(first);
+    expect((await invoke(server, 'file:openSample', 'star-field')).result.ok).toBe(true);
+    expect(readdirSync(server.uploadsDir)).toEqual([]);
+    // Uploads answer file dialogs only: a plain invoke of file:open has nothing to choose.
+    expect((await invoke(server, 'file:open')).result).toEqual({ ok: true, value: null });
+    expect((await send(server, '/api/upload/settings:set', { method: 'POST', headers: api(server), body: bytes })).status).toBe(404);
+  });
+
+  it('answers the PSF file dialog with an uploaded stamp, read at once and deleted', async () => {
+    const stamp = writeFitsImage([Float32Array.from({ length: 15 * 15 }, (_, i) => Math.exp(-(((i % 15) - 7) ** 2 + (Math.floor(i / 15) - 7) ** 2) / (2 * 1.6 ** 2)))], 15, 15);
+    const r = await upload<{ name: string; width: number; sigma: number; oversample: number }>(server, 'psf.fits', stamp, 'psf:openFile', [1]);
+    expect(r.result).toMatchObject({ ok: true, value: { name: 'psf.fits', width: 15, oversample: 1 } });
+    if (r.result.ok) expect(r.result.value.sigma).toBeCloseTo(1.6, 1);
+    const bad = await upload(server, 'psf.fits', stamp, 'psf:openFile', [0]);
+    expect(bad.result).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
+    expect(readdirSync(server.uploadsDir).every((d) => !readdirSync(join(server.uploadsDir, d)).includes('psf.fits'))).toBe(true);
   });
 
   it('opens the samples that ship with the app by id, and answers not-available without them', async () => {
@@ -246,7 +271,7 @@ describe('web server: the handler table over HTTP', () => {
     if (!r.result.ok) expect(r.result.error.message).toMatch(/big\.fits .* too large to upload: the limit is 1000 bytes/);
     // Streamed without a declared length: stopped when the count passes the limit.
     const chunked = await new Promise<Reply>((ok, fail) => {
-      const req = httpRequest({ host: '127.0.0.1', port: small.port, path: '/api/upload', method: 'POST', headers: { ...api(small, { 'x-file-name': 'streamed.fits' }), 'transfer-encoding': 'chunked' } }, (res) => {
+      const req = httpRequest({ host: '127.0.0.1', port: small.port, path: '/api/upload/file:open', method: 'POST', headers: { ...api(small, { 'x-file-name': 'streamed.fits' }), 'transfer-encoding': 'chunked' } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => ok({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
