@@ -12,7 +12,7 @@ import { writeFitsTable } from '../core/formats/fits.js';
 import { formatPsfSpec, parsePsfSpec } from '../core/psf/spec.js';
 import type { BackgroundKind } from '../core/solver/background.js';
 import { validateNoiseOptions } from '../core/solver/noise.js';
-import { cameraFromOmeXml, cameraNoiseOptions, pixelToNm, positionUncertaintyPx, sourcesInPhotons, validateCamera, type CameraSettings } from '../core/camera.js';
+import { cameraNoiseOptions, pixelToNm, positionUncertaintyPx, sourcesInPhotons, validateCamera, type CameraSettings } from '../core/camera.js';
 import { driftAt, estimateDrift, formatDriftCsv } from '../core/drift.js';
 import { filterLocalisations, isActiveFilter, validateLocalisationFilter, type LocalisationFilter } from '../core/catalog/filter.js';
 import type { ImageSource } from '../core/image.js';
@@ -271,9 +271,8 @@ function completeCamera(given: CameraSettings, source: ImageSource): { settings:
     settings.pixelSizeNm = x;
     notes.push(`pixel size ${short(x)} nm from the file${Math.abs(x - y) > 1e-6 * x ? ` (x; the file says ${short(y)} nm along y, positions in nm use x)` : ''}`);
   }
-  const description = source.header.find((c) => c.key === 'ImageDescription')?.value;
-  if (typeof description === 'string') {
-    const ome = cameraFromOmeXml(description);
+  const ome = source.camera;
+  if (ome) {
     if (settings.offset === undefined && ome.offset !== undefined) {
       settings.offset = ome.offset;
       notes.push(`offset ${short(ome.offset)} ADU from the OME detector`);

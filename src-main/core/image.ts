@@ -35,6 +35,8 @@ export interface ImageSource {
   readonly header: readonly HeaderCard[];
   /** Physical pixel size in nanometres (OME-TIFF PhysicalSizeX/Y), when the file says. */
   readonly pixelSizeNm?: { x: number; y: number };
+  /** Camera fields the file gives (OME-TIFF detector Offset, EMCCD AmplificationGain; see camera.ts cameraFromOmeXml). */
+  readonly camera?: { offset?: number; emGain?: number };
   frame(index: number): Promise<Image>;
   /** Release the file a lazily read source keeps open (frames cannot be read afterwards). */
   close?(): Promise<void>;

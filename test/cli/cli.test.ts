@@ -320,6 +320,7 @@ describe('help and version', () => {
     detect: ['psf', 'lambda', 'background', 'gain', 'offset', 'read-noise', 'e-per-adu', 'em-gain', 'frames', 'hdu', 'max-iter', 'threads', 'out', 'format', 'pixel-size', 'min-snr', 'min-photons', 'max-photons', 'max-uncertainty', 'drift', 'drift-out', 'progress', 'quiet', 'help'],
     simulate: ['kind', 'size', 'count', 'frames', 'psf', 'background', 'gain', 'offset', 'read-noise', 'seed', 'sites', 'drift-rate', 'out', 'truth', 'quiet', 'help'],
     info: ['hdu', 'pixel', 'json', 'help'],
+    render: ['pixel-size', 'out', 'mode', 'camera-pixel-size', 'sigma', 'min-sigma', 'size', 'frames', 'min-photons', 'max-uncertainty', 'drift', 'drift-out', 'quiet', 'help'],
   };
   const flags = new Set(['quiet', 'help', 'json', 'progress']);
 
@@ -356,7 +357,7 @@ describe('help and version', () => {
   it('cpgd --help lists the commands; cpgd --version prints the package version', () => {
     const r = cpgd('--help');
     expect(r.code).toBe(0);
-    for (const c of ['cpgd detect IMAGE', 'cpgd simulate', 'cpgd info FILE']) expect(r.stdout).toContain(c);
+    for (const c of ['cpgd detect IMAGE', 'cpgd simulate', 'cpgd info FILE', 'cpgd render CATALOG.csv']) expect(r.stdout).toContain(c);
     const v = cpgd('--version');
     expect(v.code).toBe(0);
     expect(v.stdout.trim()).toBe(`cpgd ${JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')).version}`);

@@ -2,12 +2,13 @@
 // camera settings, nm columns, filters, progress, Ctrl-C, bad input. Runs the compiled out/node
 // (`npm run build:node` first when running by hand).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalogCsv } from '../../out/node/core/catalog/csv.js';
 import { matchCatalogs } from '../../out/node/core/catalog/match.js';
+import { readTiff, writeTiff } from '../../out/node/core/formats/tiff.js';
 import { FIXTURES, ROOT } from '../paths.js';
 
 const BIN = resolve(ROOT, 'bin/cpgd.mjs');
@@ -94,6 +95,33 @@ describe('cpgd detect on an SMLM stack', () => {
     const ts = cpgd('detect', join(FIXTURES, 'ome_u16.ome.tif'), '--psf', 'gaussian:1.5', '--frames', '0', '--threads', '1', '--format', 'thunderstorm', '--quiet');
     expect(ts.code, ts.stderr).toBe(0);
     expect(ts.stdout.split('\n')[0]).toContain('"x [nm]"');
+  });
+
+  it('takes the offset and an EMCCD\'s EM gain from OME-XML detector fields, anywhere in a long description', async () => {
+    const src = await readTiff(new Uint8Array(readFileSync(at('movie.tif'))), { name: 'movie.tif' });
+    const frames = [];
+    for (let f = 0; f < 2; f++) frames.push((await src.frame(f)).data);
+    const filler = '<StructuredAnnotations>' + '<CommentAnnotation ID="Annotation:0"><Value>' + 'x'.repeat(3000) + '</Value></CommentAnnotation></StructuredAnnotations>';
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">' + filler +
+      '<Instrument ID="Instrument:0"><Detector ID="Detector:0" Type="EMCCD" AmplificationGain="50" Offset="100"/></Instrument>' +
+      '<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="float" SizeX="32" SizeY="32" SizeZ="1" SizeC="1" SizeT="2" PhysicalSizeX="0.1" PhysicalSizeY="0.1"/></Image></OME>';
+    writeFileSync(at('em.ome.tif'), writeTiff(frames, 32, 32, { description: xml }));
+    // The movie has 2 ADU per photon; as an EMCCD at EM gain 50 that is 25 photoelectrons per ADU.
+    const r = cpgd('detect', 'em.ome.tif', '--psf', 'gaussian:1.1', '--e-per-adu', '25', '--threads', '2', '--out', 'em.csv');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.lines[0]).toBe('cpgd detect: pixel size 100 nm from the file; offset 100 ADU from the OME detector; EM gain 50 from the OME detector');
+    // The same ADU per photon as --gain 2 --offset 100: the same sources, fluxes in the same photons
+    // (the F² = 2 of the EM model changes the weights, not the unit).
+    const em = parseCatalogCsv(read('em.csv'));
+    const plain = cpgd('detect', 'em.ome.tif', '--psf', 'gaussian:1.1', '--gain', '2', '--offset', '100', '--threads', '2', '--quiet');
+    const ref = parseCatalogCsv(plain.stdout);
+    expect(em.length).toBeGreaterThan(0);
+    const m = matchCatalogs(em, ref, 0.5);
+    expect(m.tp).toBeGreaterThanOrEqual(Math.min(em.length, ref.length) - 2);
+    const ratio = m.pairs.map((p) => em[p.detected].flux / ref[p.truth].flux).sort((a, b) => a - b);
+    expect(ratio[ratio.length >> 1]).toBeGreaterThan(0.95);
+    expect(ratio[ratio.length >> 1]).toBeLessThan(1.05);
   });
 
   it('--progress shows frames done, localisations, rate and time left on a non-terminal; none without it', () => {

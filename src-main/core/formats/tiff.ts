@@ -23,6 +23,7 @@ import { fromArrayBuffer, GeoTIFF as GeoTIFFReader, getDecoder, type BaseDecoder
 import { isByteSource, memorySource, type ByteSource } from './bytes.js';
 import { CpgdError, FormatError, InvalidImageError, InvalidOptionError, UnsupportedFormatError } from '../errors.js';
 import type { HeaderCard, Image, ImageSource } from '../image.js';
+import { cameraFromOmeXml } from '../camera.js';
 import { VERSION } from '../version.js';
 
 const FORMAT = 'TIFF';
@@ -484,6 +485,8 @@ export async function readTiff(input: Uint8Array | ByteSource, options: ReadTiff
     description !== undefined
       ? pixelSizeFrom(description, await tagValue(first, 282, name), await tagValue(first, 283, name))
       : undefined;
+  // OME-XML detector fields (offset, EMCCD EM gain), read from the whole description.
+  const camera = description !== undefined ? cameraFromOmeXml(description) : {};
 
   const decoders = new Map<number, Promise<BaseDecoder>>();
   const frames = scan.ifds.length * samples;
@@ -496,6 +499,7 @@ export async function readTiff(input: Uint8Array | ByteSource, options: ReadTiff
     frames,
     header,
     ...(pixelSizeNm ? { pixelSizeNm } : {}),
+    ...(Object.keys(camera).length > 0 ? { camera } : {}),
     ...(source.close ? { close: () => source.close!() } : {}),
     async frame(index: number): Promise<Image> {
       if (!Number.isInteger(index) || index < 0 || index >= frames) {
