@@ -197,6 +197,12 @@ for (const tr of live) if (tr.pts.length && tr.pts[tr.pts.length - 1]?.[1] !== l
 const aMax = Math.max(...traj.particles.map((p) => p.a));
 const found = traj.particles.filter((p) => p.a > 1e-2).sort((a, b) => a.x - b.x);
 console.log(`1-D signed: ${traj.status} after ${traj.iterations} iterations; particles with a > 0.01: ${found.map((p) => `${p.sign === -1 ? '−' : '+'}${p.a.toFixed(3)} at ${p.x.toFixed(3)}`).join(', ')}`);
+for (const sp of signed) {
+  const near = traj.particles.filter((p) => (p.sign ?? 1) === Math.sign(sp.a) && Math.abs(p.x - sp.x) < 0.5);
+  const mass = near.reduce((t, p) => t + p.a, 0);
+  const far = Math.max(...near.filter((p) => p.a > 1e-2).map((p) => Math.abs(p.x - sp.x)));
+  console.log(`  spike ${sp.a > 0 ? '+' : '−'}${Math.abs(sp.a)} at ${sp.x}: ${near.length} particles within 0.5, total weight ${mass.toFixed(4)} (λ/G shrinkage ${(2e-3 / (17 / 64)).toFixed(4)}), the farthest with a > 0.01 at ${far.toFixed(4)}`);
+}
 console.log(`  true spikes: ${signed.map((s) => `${s.a < 0 ? '−' : '+'}${Math.abs(s.a)} at ${s.x}`).join(', ')}; ${tracks.length} particles at the start, ${live.length} at the end`);
 writeFileSync(
   join(RESULTS, 'trajectories-1d.svg'),
