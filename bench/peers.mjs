@@ -11,6 +11,9 @@
  *   --no-install  do not try apt-get for missing peers (they are skipped and the table says so)
  *   --keep        keep the work directory (images, kernels, catalogues) and print its path
  *
+ * Environment: CPGD_BENCH_PYTHON, the Python interpreter for SEP and photutils (default
+ * /usr/bin/python3, where Debian's python3-sep and python3-photutils go).
+ *
  * Cases (simulated with `cpgd simulate`, fixed seeds): sparse, crowded, moffat-file (a Moffat
  * PSF handed to every tool as a FITS stamp), smlm (a high-density 64×64 stack, issue 5's
  * parameters) and 2048 (a 2048² field, skipped by --quick).
@@ -123,7 +126,7 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** apt-get install, once, for the packages still missing; returns a reason when it cannot. */
 function aptInstall(packages) {
-  if (noInstall) return '--no-install';
+  if (noInstall) return 'not installing: --no-install given';
   if (!which('apt-get')) return 'no apt-get on this machine';
   if (!isRoot) return `not root: run  apt-get install -y ${packages.join(' ')}  as root`;
   console.error(`bench:peers: apt-get install -y ${packages.join(' ')}`);
@@ -132,8 +135,8 @@ function aptInstall(packages) {
 }
 
 // Debian's python3-* packages go to the system interpreter, which may not be the first python3
-// on the PATH (pyenv); prefer it.
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+// on the PATH (pyenv); prefer it, unless CPGD_BENCH_PYTHON names another (e.g. a virtualenv's).
+const PYTHON = process.env.CPGD_BENCH_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const pyHas = (mod) => run(PYTHON, ['-c', `import ${mod}`]).status === 0;
 
 /** The peers available, each with a version or the reason it is skipped. */
