@@ -9,7 +9,7 @@ import { formatCatalogCsv } from '../core/catalog/csv.js';
 import { formatDs9Regions } from '../core/catalog/ds9.js';
 import { formatThunderstormCsv } from '../core/catalog/thunderstorm.js';
 import type { Source } from '../core/catalog/types.js';
-import { autoLambda, type TileStats } from '../core/detect.js';
+import { autoLambda, type DetectResult, type TileStats } from '../core/detect.js';
 import { makeImage, type Image, type ImageSource } from '../core/image.js';
 import { fitPsf, proposeStars, shapeFwhm, type PsfShape } from '../core/psf/fit.js';
 import { buildPsf, formatPsfSpec, type PsfSpec } from '../core/psf/spec.js';
@@ -17,7 +17,7 @@ import { noiseWeights, type NoiseOptions } from '../core/solver/noise.js';
 import { fitsCatalog } from '../cli/detect.js';
 import { openImage } from '../cli/io.js';
 import type { DetectPool } from '../jobs/pool.js';
-import { detectFrameParallel, type ParallelDetectOptions } from '../jobs/parallel.js';
+import { detectFrameParallel, detectFramesParallel, type ParallelDetectOptions } from '../jobs/parallel.js';
 import type { TileProgress } from '../jobs/protocol.js';
 import type {
   AutoLambdaRequest,
@@ -208,6 +208,7 @@ export class ProgressAggregator {
       objective,
       tileObjectives,
       snapshot: snaps.length === 0 ? null : mergeSnapshots(snaps, MAX_PROGRESS_PARTICLES, offset),
+      stack: null,
     };
   }
 }
@@ -335,6 +336,7 @@ export class Session {
     this.running = { runId, abort };
     const started = performance.now();
     try {
+      if (request.allFrames) return await this.detectStack(request, runId, abort.signal, started, onProgress);
       const { image: full } = await this.readFrame(request.imageId, request.frame);
       const region = request.region ? clipRegion(request.region, full.width, full.height) : null;
       const psfFile = request.psf.kind === 'file' ? this.psfFile(request.psf.fileId) : undefined;
@@ -374,6 +376,7 @@ export class Session {
         imageId: request.imageId,
         frame: request.frame,
         region,
+        frames: 1,
         status: result.status,
         sources: sources.map(row),
         lambda: result.lambda,
@@ -418,6 +421,66 @@ export class Session {
   private buildPsf(p: PsfSetting, width: number, height: number) {
     const fileImage = p.kind === 'file' ? this.psfFile(p.fileId).image : undefined;
     return buildPsf(psfSpecOf(p), { fileImage, width, height });
+  }
+
+  /**
+   * Every frame of the open image on the pool (frames side by side, read lazily). Progress names
+   * the frame that reported and how many are done; the catalogue holds all the frames' sources.
+   */
+  private async detectStack(request: DetectRequest, runId: number, signal: AbortSignal, started: number, onProgress?: (p: DetectProgress) => void): Promise<DetectSummary> {
+    const source = this.source;
+    if (!source || !this.info || request.imageId !== this.info.imageId) throw new AppError('no-image', 'that image is no longer open');
+    const psfFile = request.psf.kind === 'file' ? this.psfFile(request.psf.fileId) : undefined;
+    const options = detectOptions(request, psfFile);
+    const frames = Array.from({ length: source.frames }, (_, i) => i);
+    const throttle = new Throttle(this.progressIntervalMs);
+    const perFrame = new Map<number, ProgressAggregator>();
+    let done = 0;
+    let lastTrace: DetectResult | null = null;
+    const result = await detectFramesParallel(source, frames, options, this.pool, {
+      signal,
+      onFrame: (_f, r) => {
+        done++;
+        perFrame.delete(_f);
+        lastTrace = r;
+      },
+      onProgress: (p) => {
+        let agg = perFrame.get(p.frame);
+        if (!agg) perFrame.set(p.frame, (agg = new ProgressAggregator(runId)));
+        agg.add(p);
+        if (!onProgress || !throttle.ready()) return;
+        onProgress({ ...agg.event(p), snapshot: null, stack: { frame: p.frame, done, frames: frames.length } });
+      },
+    });
+    const summaries = result.frames;
+    if (result.status !== 'cancelled') {
+      this.catalogue = {
+        imageName: this.info.name,
+        sources: result.sources,
+        psfLabel: formatPsfSpec(psfSpecOf(request.psf)),
+        psfSigma: this.buildPsf(request.psf, source.width, source.height).sigma,
+        lambda: summaries[0]?.lambda ?? NaN,
+        photons: request.camera.gain !== null,
+        pixelSizeNm: this.info.pixelSizeNm?.x ?? null,
+      };
+    }
+    const last = lastTrace as DetectResult | null;
+    return {
+      runId,
+      imageId: request.imageId,
+      frame: 0,
+      region: null,
+      frames: frames.length,
+      status: result.status,
+      sources: result.sources.map(row),
+      lambda: summaries.length ? summaries.reduce((a, f) => a + f.lambda, 0) / summaries.length : NaN,
+      background: summaries[0]?.background ?? 'constant',
+      iterations: Math.max(0, ...summaries.map((f) => f.iterations)),
+      relativeGap: Math.max(0, ...summaries.map((f) => f.relativeGap)),
+      elapsedMs: performance.now() - started,
+      // The convergence of the last frame that finished (each frame is its own problem).
+      convergence: last ? convergenceTrace(last.tiles) : convergenceTrace([]),
+    };
   }
 
   /** Release the open image's file (when it is read by range). */

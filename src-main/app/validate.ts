@@ -183,7 +183,7 @@ export function checkRegion(v: unknown, field = 'region'): Region {
 }
 
 export function checkDetectRequest(v: unknown, field = 'request'): DetectRequest {
-  const o = record(v, field, ['imageId', 'frame', 'psf', 'lambda', 'background', 'camera', 'region']);
+  const o = record(v, field, ['imageId', 'frame', 'psf', 'lambda', 'background', 'camera', 'region', 'allFrames']);
   const r: DetectRequest = {
     imageId: checkIndex(o.imageId, `${field}.imageId`),
     frame: checkIndex(o.frame, `${field}.frame`),
@@ -193,6 +193,11 @@ export function checkDetectRequest(v: unknown, field = 'request'): DetectRequest
     camera: checkCamera(o.camera, `${field}.camera`),
   };
   if (o.region !== undefined) r.region = checkRegion(o.region, `${field}.region`);
+  if (o.allFrames !== undefined) {
+    if (typeof o.allFrames !== 'boolean') fail(`${field}.allFrames`, 'must be true or false');
+    if (o.allFrames && r.region) fail(`${field}.allFrames`, 'cannot be combined with a region');
+    if (o.allFrames) r.allFrames = true;
+  }
   return r;
 }
 

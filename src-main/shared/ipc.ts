@@ -156,6 +156,11 @@ export interface DetectRequest {
    * find there. The result does not replace the catalogue that is exported.
    */
   region?: Region;
+  /**
+   * Solve every frame of the image (a stack: one job per frame, frames side by side on the
+   * workers), not only `frame`; the catalogue holds them all. Not with `region`.
+   */
+  allFrames?: boolean;
 }
 
 /** Stars to fit the PSF shape to, in a frame of the open image. */
@@ -229,6 +234,8 @@ export interface DetectSummary {
   frame: number;
   /** The region of interest solved, or null for the whole frame. */
   region: Region | null;
+  /** Frames solved: 1, or all the frames of a stack (then `frame` is the first and the sources carry theirs). */
+  frames: number;
   status: DetectStatus;
   sources: SourceRow[];
   lambda: number;
@@ -269,6 +276,11 @@ export interface DetectProgress {
   tileObjectives: (number | null)[];
   /** The live particles of every tile (the heaviest, at most a few thousand), for the overlay. */
   snapshot: ParticleSnapshot | null;
+  /**
+   * A run over all the frames of a stack: frames finished and in all (null for one frame). The
+   * other fields then describe the frame that reported (`frame`), and there is no snapshot.
+   */
+  stack: { frame: number; done: number; frames: number } | null;
 }
 
 export type CatalogueFormat = 'csv' | 'ds9' | 'thunderstorm' | 'fits';

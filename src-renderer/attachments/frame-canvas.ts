@@ -57,8 +57,10 @@ export function drawFrame(display: Display): Attachment<HTMLCanvasElement> {
     ctx.drawImage(bitmap, view.offsetX, view.offsetY, rgba.width * view.scale, rgba.height * view.scale);
 
     const top = maxFlux(sources.length > 0 ? sources : (regionRun?.sources ?? []));
-    drawSources(ctx, view, w, h, sources, top, selected, false);
-    if (regionRun) drawSources(ctx, view, w, h, regionRun.sources, top, null, true);
+    const psf = ws.params.psf;
+    const sigma = psf.kind === 'gaussian' ? psf.sigma : psf.kind === 'moffat' ? psf.fwhm / 2.3548 : (ws.psfFile?.sigma ?? 1.5);
+    drawSources(ctx, view, w, h, sources, top, selected, false, sigma);
+    if (regionRun) drawSources(ctx, view, w, h, regionRun.sources, top, null, true, sigma);
     if (particles) drawParticles(ctx, view, w, h, particles);
     if (region) drawRegion(ctx, view, region, regionRun ? '#f5c542' : 'rgba(245, 197, 66, 0.8)');
     if (picked.length > 0 || fitted.length > 0) drawStars(ctx, view, picked, fitted);
@@ -74,12 +76,12 @@ export function drawFrame(display: Display): Attachment<HTMLCanvasElement> {
  * Circles: radius from flux (at least 3 screen pixels), colour from snr; the selected one ringed.
  * A region's preview sources are dashed, so they read apart from the full run's.
  */
-function drawSources(ctx: CanvasRenderingContext2D, view: View, w: number, h: number, sources: readonly SourceRow[], top: number, selected: number | null, dashed: boolean): void {
+function drawSources(ctx: CanvasRenderingContext2D, view: View, w: number, h: number, sources: readonly SourceRow[], top: number, selected: number | null, dashed: boolean, sigma: number): void {
   ctx.lineWidth = 1.5;
   ctx.setLineDash(dashed ? [3, 3] : []);
   for (const s of sources) {
     const p = imageToScreen(view, s.x, s.y);
-    const r = Math.max(3, sourceRadius(s.flux, top) * view.scale);
+    const r = Math.max(3, sourceRadius(s.flux, top, sigma) * view.scale);
     if (p.sx < -r || p.sy < -r || p.sx > w + r || p.sy > h + r) continue;
     ctx.strokeStyle = snrColour(s.snr);
     ctx.beginPath();

@@ -6,8 +6,8 @@
  */
 import type { SourceRow } from '../../src-main/shared/ipc.js';
 
-/** Radius range of source circles, image pixels. */
-export const SOURCE_RADIUS = { min: 1.5, max: 6 } as const;
+/** Radius range of source circles, in PSF σ (so circles hug the stars whatever the PSF width). */
+export const SOURCE_RADIUS = { min: 1, max: 3 } as const;
 /** snr at the two ends of the colour scale. */
 export const SNR_SCALE = { low: 3, high: 300 } as const;
 
@@ -19,11 +19,12 @@ export const SNR_COLOURS: readonly [number, number, number][] = [
   [79, 195, 255],
 ];
 
-/** Circle radius in image pixels for a source of this flux, given the largest flux shown. */
-export function sourceRadius(flux: number, maxFlux: number): number {
-  if (!(maxFlux > 0) || !(flux > 0)) return SOURCE_RADIUS.min;
+/** Circle radius in image pixels for a source of this flux, given the largest flux shown and the PSF σ (pixels, default 1.5). */
+export function sourceRadius(flux: number, maxFlux: number, sigma = 1.5): number {
+  const s = sigma > 0 ? sigma : 1.5;
+  if (!(maxFlux > 0) || !(flux > 0)) return SOURCE_RADIUS.min * s;
   const f = Math.min(1, Math.sqrt(flux / maxFlux));
-  return SOURCE_RADIUS.min + (SOURCE_RADIUS.max - SOURCE_RADIUS.min) * f;
+  return s * (SOURCE_RADIUS.min + (SOURCE_RADIUS.max - SOURCE_RADIUS.min) * f);
 }
 
 /** Position 0 … 1 of an snr on the logarithmic colour scale (NaN and ≤ low → 0, ≥ high → 1). */

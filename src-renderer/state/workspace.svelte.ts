@@ -85,7 +85,10 @@ export class Workspace {
   get sources() {
     const r = this.result;
     const f = this.frame;
-    return r && f && r.imageId === f.imageId && r.frame === f.frame ? r.sources : [];
+    if (!r || !f || r.imageId !== f.imageId) return [];
+    // A stack's catalogue holds every frame: show the sources of the frame shown.
+    if (r.frames > 1) return r.sources.filter((s) => s.frame === f.frame);
+    return r.frame === f.frame ? r.sources : [];
   }
 
   /** The region result, when it belongs to the frame shown. */
@@ -115,6 +118,8 @@ export class Workspace {
       api.on('detect:progress', (p) => {
         if (!this.running) return;
         this.progress = p;
+        // Frames of a stack are separate problems solved side by side: no single curve to draw.
+        if (p.stack) return;
         this.liveSamples = pushSample(this.liveSamples, sampleOf(p));
         if (p.snapshot) this.particles = p.snapshot;
       }),
@@ -228,13 +233,17 @@ export class Workspace {
     }, 400);
   }
 
-  /** Detect on the whole frame, or only in `region` (a quick preview while tuning λ). */
-  async detect(region: Region | null = null): Promise<void> {
+  /**
+   * Detect on the whole frame, or only in `region` (a quick preview while tuning λ), or on every
+   * frame of a stack (`allFrames`).
+   */
+  async detect(region: Region | null = null, allFrames = false): Promise<void> {
     const api = this.api;
     const frame = this.frame;
     if (!api || !frame || this.running) return;
     const request: DetectRequest = { imageId: frame.imageId, frame: frame.frame, ...($state.snapshot(this.params) as DetectParams) };
     if (region) request.region = { ...region };
+    else if (allFrames) request.allFrames = true;
     this.running = true;
     this.runKind = region ? 'region' : 'frame';
     this.progress = null;

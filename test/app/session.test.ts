@@ -281,4 +281,30 @@ describe('Session: live progress, regions, automatic λ and exports', () => {
     await expect(s.loadPsfFile(bad, 1)).rejects.toMatchObject({ code: 'invalid-psf', message: expect.stringMatching(/positive sum/) });
     await expect(s.detect({ ...request(info.imageId), psf: { kind: 'file', fileId: 999, name: 'gone.fits', oversample: 1 } })).rejects.toMatchObject({ code: 'invalid-psf' });
   });
+
+  it('solves every frame of a stack: sources of each frame, progress by frame, one catalogue', async () => {
+    const s = new Session({ pool, progressIntervalMs: 0 });
+    const info = await s.open(fitsPath);
+    const progress: DetectProgress[] = [];
+    const r = await s.detect({ ...request(info.imageId), allFrames: true }, (p) => progress.push(p));
+    expect(r.frames).toBe(2);
+    expect(r.status).toBe('converged');
+    const f0 = await s.detect(request(info.imageId, 0));
+    const f1 = await s.detect(request(info.imageId, 1));
+    // The stack's frames are the frames solved one by one (same solver, same options).
+    expect(r.sources.filter((q) => q.frame === 0).length).toBe(f0.sources.length);
+    expect(r.sources.filter((q) => q.frame === 1).length).toBe(f1.sources.length);
+    expect(progress.length).toBeGreaterThan(0);
+    for (const p of progress) {
+      expect(p.stack).not.toBeNull();
+      expect(p.stack!.frames).toBe(2);
+      expect([0, 1]).toContain(p.stack!.frame);
+      expect(p.snapshot).toBeNull();
+    }
+    // The last catalogue is f1's now; run the stack again and export it: both frames.
+    await s.detect({ ...request(info.imageId), allFrames: true });
+    const csv = (s.exportCatalogue('csv').data as string).trim().split('\n').slice(1);
+    expect(new Set(csv.map((l) => l.split(',')[1]))).toEqual(new Set(['0', '1']));
+    expect(csv.length).toBe(r.sources.length);
+  });
 });

@@ -112,6 +112,13 @@ describe('IPC argument validation', () => {
     expect(fieldOf(() => checkSettingsPatch({ psf }))).toBe('patch.psf.kind');
   });
 
+  it('checks whole-stack runs (a boolean, not with a region)', () => {
+    expect(checkDetectRequest({ ...request, allFrames: true }).allFrames).toBe(true);
+    expect(checkDetectRequest({ ...request, allFrames: false })).toEqual(request);
+    expect(fieldOf(() => checkDetectRequest({ ...request, allFrames: 'yes' }))).toBe('request.allFrames');
+    expect(fieldOf(() => checkDetectRequest({ ...request, allFrames: true, region: { x: 0, y: 0, width: 16, height: 16 } }))).toBe('request.allFrames');
+  });
+
   it('checks automatic-λ requests, export options and sample ids', () => {
     const a = { imageId: 1, frame: 0, psf: { kind: 'moffat', fwhm: 3, beta: 2.5 }, camera };
     expect(checkAutoLambdaRequest(a)).toEqual(a);

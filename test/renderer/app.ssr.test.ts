@@ -27,6 +27,7 @@ const result: DetectSummary = {
   imageId: 3,
   frame: 0,
   region: null,
+  frames: 1,
   status: 'converged',
   sources: [
     { id: 1, frame: 0, x: 1.2, y: 0.8, flux: 100, xErr: 0.1, yErr: 0.1, fluxErr: 5, snr: 20 },
@@ -77,6 +78,8 @@ describe('renderer components (server render)', () => {
     const panel = render(DetectPanel, { props: { ws, display } }).body;
     expect(panel).toContain('Run detection');
     expect(panel).toContain('<strong>2</strong> sources');
+    // The image has 5 frames: the whole stack can be solved too.
+    expect(panel).toContain('Run on all 5 frames');
     for (const id of ['psf-kind', 'psf-sigma', 'psf-fit', 'lambda-slider', 'lambda-auto', 'roi-run', 'run', 'convergence-chart', 'particles-chart']) expect(panel).toContain(`data-testid="${id}"`);
     // The finished run's trace: 3 points, the last at iteration 40.
     expect(panel).toMatch(/data-testid="convergence"[^>]*data-points="3"/);

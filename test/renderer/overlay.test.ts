@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { maxFlux, nearestSource, particleRadius, snrColour, snrPosition, SOURCE_RADIUS, sourceRadius } from '../../src-renderer/lib/overlay.js';
 
 describe('overlay geometry and colours', () => {
-  it('circle area grows with flux, from the minimum to the maximum radius', () => {
-    expect(sourceRadius(100, 100)).toBe(SOURCE_RADIUS.max);
-    expect(sourceRadius(0, 100)).toBe(SOURCE_RADIUS.min);
-    expect(sourceRadius(-5, 100)).toBe(SOURCE_RADIUS.min);
-    const r25 = sourceRadius(25, 100) - SOURCE_RADIUS.min;
-    const r100 = sourceRadius(100, 100) - SOURCE_RADIUS.min;
+  it('circle radius grows as √flux from 1 to 3 PSF σ', () => {
+    expect(sourceRadius(100, 100, 2)).toBe(2 * SOURCE_RADIUS.max);
+    expect(sourceRadius(0, 100, 2)).toBe(2 * SOURCE_RADIUS.min);
+    expect(sourceRadius(-5, 100, 2)).toBe(2 * SOURCE_RADIUS.min);
+    const r25 = sourceRadius(25, 100, 1) - SOURCE_RADIUS.min;
+    const r100 = sourceRadius(100, 100, 1) - SOURCE_RADIUS.min;
     expect(r25 / r100).toBeCloseTo(0.5, 12);
-    expect(sourceRadius(10, 0)).toBe(SOURCE_RADIUS.min);
+    expect(sourceRadius(10, 0, 1.1)).toBeCloseTo(1.1, 12);
+    expect(sourceRadius(100, 100)).toBe(4.5);
   });
 
   it('snr maps logarithmically from red (3) to blue (300)', () => {

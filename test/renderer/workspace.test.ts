@@ -12,6 +12,7 @@ const summary = (r: DetectRequest, n: number, status: DetectSummary['status'] = 
   imageId: 1,
   frame: 0,
   region: r.region ?? null,
+  frames: 1,
   status,
   sources: Array.from({ length: n }, (_, i) => ({ id: i + 1, frame: 0, x: 10 + i, y: 10, flux: 100, xErr: 0.1, yErr: 0.1, fluxErr: 10, snr: 10 })),
   lambda: 1,
@@ -26,7 +27,7 @@ const summary = (r: DetectRequest, n: number, status: DetectSummary['status'] = 
 function fakeApi(next: (r: DetectRequest) => IpcResult<DetectSummary>) {
   const listeners: Partial<Record<keyof EventMap, (p: unknown) => void>> = {};
   const calls: { channel: string; args: unknown[] }[] = [];
-  const progress = (i: number): DetectProgress => ({ runId: 1, tile: 0, tiles: 1, tilesStarted: 1, iteration: i, particles: 50 - i, relativeGap: i > 1 ? 0.1 / i : null, objective: 100 / i, tileObjectives: [100 / i], snapshot: { x: [1, 2], y: [3, 4], a: [5, 6] } });
+  const progress = (i: number): DetectProgress => ({ runId: 1, tile: 0, tiles: 1, tilesStarted: 1, iteration: i, particles: 50 - i, relativeGap: i > 1 ? 0.1 / i : null, objective: 100 / i, tileObjectives: [100 / i], snapshot: { x: [1, 2], y: [3, 4], a: [5, 6] }, stack: null });
   const api = {
     async invoke(channel: string, ...args: unknown[]) {
       calls.push({ channel, args });
