@@ -317,7 +317,7 @@ describe('bad input: exit 2, one line on stderr naming the file or option, no ou
 
 describe('help and version', () => {
   const documented: Record<string, string[]> = {
-    detect: ['psf', 'lambda', 'background', 'gain', 'offset', 'read-noise', 'e-per-adu', 'em-gain', 'frames', 'hdu', 'max-iter', 'threads', 'out', 'format', 'pixel-size', 'min-snr', 'min-photons', 'max-photons', 'max-uncertainty', 'drift', 'drift-out', 'progress', 'quiet', 'help'],
+    detect: ['psf', 'lambda', 'background', 'gain', 'offset', 'read-noise', 'e-per-adu', 'em-gain', 'frames', 'hdu', 'max-iter', 'tolerance', 'threads', 'out', 'format', 'pixel-size', 'min-snr', 'min-photons', 'max-photons', 'max-uncertainty', 'drift', 'drift-out', 'progress', 'quiet', 'help'],
     simulate: ['kind', 'size', 'count', 'frames', 'psf', 'background', 'gain', 'offset', 'read-noise', 'seed', 'sites', 'drift-rate', 'out', 'truth', 'quiet', 'help'],
     info: ['hdu', 'pixel', 'json', 'help'],
     render: ['pixel-size', 'out', 'mode', 'camera-pixel-size', 'sigma', 'min-sigma', 'size', 'frames', 'min-photons', 'max-uncertainty', 'drift', 'drift-out', 'quiet', 'help'],

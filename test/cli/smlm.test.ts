@@ -66,6 +66,14 @@ describe('cpgd detect on an SMLM stack', () => {
     });
     expect(r.lines.at(-1)).toMatch(/4 frames, \d+ sources, .* frames\/s → loc\.csv$/);
 
+    // A looser --tolerance stops each frame's solver at a larger certified gap (reported), same sources here.
+    const loose = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', '--pixel-size', '100', '--gain', '2', '--offset', '100', '--frames', '2:5', '--tolerance', '1e-3', '--threads', '2', '--out', 'loose.csv');
+    expect(loose.code, loose.stderr).toBe(0);
+    const gapOf = (line: string) => Number(/relative gap ([\d.e-]+)/.exec(line)![1]);
+    expect(gapOf(loose.lines.at(-1)!)).toBeLessThanOrEqual(1e-3);
+    expect(gapOf(r.lines.at(-1)!)).toBeLessThanOrEqual(1e-5);
+    expect(matchCatalogs(parseCatalogCsv(read('loose.csv')), found, 0.1).f1).toBeGreaterThan(0.95);
+
     // Same fluxes with --gain 2 (the two ways to give this camera agree).
     const g = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', '--pixel-size', '100', '--gain', '2', '--offset', '100', '--frames', '2-5', '--threads', '2', '--quiet');
     expect(g.code, g.stderr).toBe(0);
@@ -197,6 +205,8 @@ describe('cpgd detect on an SMLM stack', () => {
       { args: ['--drift', '8', '--pixel-size', '100'], mention: '--drift' }, // one segment of 8 frames
       { args: ['--drift', '0', '--pixel-size', '100'], mention: '--drift' },
       { args: ['--drift-out', 'd.csv'], mention: '--drift-out' },
+      { args: ['--tolerance', '0'], mention: '--tolerance' },
+      { args: ['--tolerance', '1'], mention: '--tolerance' },
     ];
     for (const c of cases) {
       const r = cpgd('detect', 'movie.tif', '--psf', 'gaussian:1.1', ...c.args, '--out', 'bad.csv');
