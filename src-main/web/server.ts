@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { extname, join, relative, resolve, isAbsolute } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -166,7 +166,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   mkdirSync(uploadsDir, { mode: 0o700 });
   mkdirSync(options.dataDir, { recursive: true });
 
-  const threads = options.threads ?? Math.max(1, (await import('node:os')).availableParallelism() - 1);
+  const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
   const pool = new DetectPool({ threads, ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}) });
   const session = new Session({ pool, progressIntervalMs: options.progressIntervalMs ?? 100 });
   const settings = new WebSettingsStore(options.dataDir, uploadsDir);
