@@ -415,9 +415,15 @@ async function detectSource(p: DetectPlan, source: ImageSource, ctx: CliContext)
   }
   report.clear();
 
-  const lambdas = result.frames.map((f) => f.lambda);
-  const lo = Math.min(...lambdas);
-  const hi = Math.max(...lambdas);
+  // Loops, not Math.min(...array): a movie of 10⁵ frames would overflow the argument stack.
+  let lo = Infinity;
+  let hi = -Infinity;
+  let gap = 0;
+  for (const f of result.frames) {
+    lo = Math.min(lo, f.lambda);
+    hi = Math.max(hi, f.lambda);
+    gap = Math.max(gap, f.relativeGap);
+  }
   const lambdaText = lo === hi ? short(lo) : `${short(lo)}–${short(hi)}`;
   const photons = camera.aduPerPhoton !== undefined;
   let sources = sourcesInPhotons(result.sources, camera);
@@ -452,7 +458,6 @@ async function detectSource(p: DetectPlan, source: ImageSource, ctx: CliContext)
     ctx.stdout.write(data);
   }
 
-  const gap = Math.max(0, ...result.frames.map((f) => f.relativeGap));
   const backgrounds = [...new Set(result.frames.map((f) => f.background))].join('/');
   const n = result.frames.length;
   const kept = sources.length === found ? '' : ` (${found - sources.length} filtered out)`;
