@@ -14,6 +14,7 @@ import { makeImage, type Image, type ImageSource } from '../core/image.js';
 import { fitPsf, proposeStars, shapeFwhm, type PsfShape } from '../core/psf/fit.js';
 import { buildPsf, formatPsfSpec, type PsfSpec } from '../core/psf/spec.js';
 import { noiseWeights, type NoiseOptions } from '../core/solver/noise.js';
+import { celestialWcs, type Wcs } from '../core/wcs.js';
 import { fitsCatalog } from '../cli/detect.js';
 import { openImage } from '../cli/io.js';
 import type { DetectPool } from '../jobs/pool.js';
@@ -232,7 +233,27 @@ export function cropImage(image: Image, r: Region): Image {
 }
 
 function row(s: Source): SourceRow {
-  return { id: s.id, frame: s.frame, x: s.x, y: s.y, flux: s.flux, xErr: s.xErr, yErr: s.yErr, fluxErr: s.fluxErr, snr: s.snr };
+  const r: SourceRow = { id: s.id, frame: s.frame, x: s.x, y: s.y, flux: s.flux, xErr: s.xErr, yErr: s.yErr, fluxErr: s.fluxErr, snr: s.snr };
+  if (s.ra !== undefined && s.dec !== undefined) {
+    r.ra = s.ra;
+    r.dec = s.dec;
+  }
+  return r;
+}
+
+/** Header keywords that define a celestial WCS (with alternate-WCS letters and SIP distortion). */
+const WCS_KEY = /^(WCSAXES[A-Z]?|NAXIS\d*|CTYPE\d+[A-Z]?|CRPIX\d+[A-Z]?|CRVAL\d+[A-Z]?|CD\d+_\d+[A-Z]?|PC\d+_\d+[A-Z]?|CDELT\d+[A-Z]?|CROTA\d+|CUNIT\d+[A-Z]?|PV\d+_\d+[A-Z]?|LONPOLE[A-Z]?|LATPOLE[A-Z]?|RADESYS[A-Z]?|RADECSYS|EQUINOX[A-Z]?|EPOCH|(A|B|AP|BP)_\w+)$/;
+
+/** The celestial WCS of an image and the cards that define it; null without one (or with a broken one). */
+export function imageWcs(header: ImageSource['header'], name: string): { wcs: Wcs; cards: ImageSource['header'] } | null {
+  let wcs: Wcs | null = null;
+  try {
+    wcs = celestialWcs(header, { name });
+  } catch {
+    // A WCS the reader cannot use: the image still opens, in pixel coordinates (as cpgd info says).
+    return null;
+  }
+  return wcs ? { wcs, cards: header.filter((c) => WCS_KEY.test(c.key)).map((c) => ({ key: c.key, value: c.value })) } : null;
 }
 
 export interface SessionOptions {
@@ -249,10 +270,11 @@ export class Session {
   private nextImageId = 1;
   private nextRunId = 1;
   private running: { runId: number; abort: AbortController } | null = null;
-  private catalogue: { imageName: string; sources: Source[]; psfLabel: string; psfSigma: number; lambda: number; photons: boolean; pixelSizeNm: number | null } | null = null;
+  private catalogue: { imageName: string; sources: Source[]; wcs: Wcs | null; psfLabel: string; psfSigma: number; lambda: number; photons: boolean; pixelSizeNm: number | null } | null = null;
   private readonly psfFiles = new Map<number, LoadedPsfFile>();
   private nextPsfFileId = 1;
   private autoLambdaCache: { key: string; value: number } | null = null;
+  private wcs: Wcs | null = null;
 
   constructor(options: SessionOptions) {
     this.pool = options.pool;
@@ -277,6 +299,8 @@ export class Session {
     void previous?.close?.().catch(() => {});
     this.catalogue = null;
     this.autoLambdaCache = null;
+    const w = imageWcs(source.header, basename(path));
+    this.wcs = w?.wcs ?? null;
     this.info = {
       imageId: this.nextImageId++,
       name: basename(path),
@@ -287,6 +311,7 @@ export class Session {
       frames: source.frames,
       pixelSizeNm: source.pixelSizeNm ? { ...source.pixelSizeNm } : null,
     };
+    if (w) this.info.wcs = { description: w.wcs.describe(), cards: [...w.cards] };
     return { ...this.info };
   }
 
@@ -359,11 +384,12 @@ export class Session {
           onProgress(agg.event(p, offset));
         },
       });
-      const sources = region ? result.sources.map((s) => ({ ...s, x: s.x + offset.x, y: s.y + offset.y })) : result.sources;
+      const sources = this.onSky(region ? result.sources.map((s) => ({ ...s, x: s.x + offset.x, y: s.y + offset.y })) : result.sources);
       if (result.status !== 'cancelled' && !region) {
         this.catalogue = {
           imageName: this.info!.name,
           sources,
+          wcs: this.wcs,
           psfLabel: formatPsfSpec(psfSpecOf(request.psf)),
           psfSigma: request.psf.kind === 'gaussian' ? request.psf.sigma : request.psf.kind === 'moffat' ? request.psf.fwhm / 2.3548 : this.buildPsf(request.psf, full.width, full.height).sigma,
           lambda: result.lambda,
@@ -453,10 +479,12 @@ export class Session {
       },
     });
     const summaries = result.frames;
+    const sources = this.onSky(result.sources);
     if (result.status !== 'cancelled') {
       this.catalogue = {
         imageName: this.info.name,
-        sources: result.sources,
+        sources,
+        wcs: this.wcs,
         psfLabel: formatPsfSpec(psfSpecOf(request.psf)),
         psfSigma: this.buildPsf(request.psf, source.width, source.height).sigma,
         lambda: summaries[0]?.lambda ?? NaN,
@@ -472,7 +500,7 @@ export class Session {
       region: null,
       frames: frames.length,
       status: result.status,
-      sources: result.sources.map(row),
+      sources: sources.map(row),
       lambda: summaries.length ? summaries.reduce((a, f) => a + f.lambda, 0) / summaries.length : NaN,
       background: summaries[0]?.background ?? 'constant',
       iterations: Math.max(0, ...summaries.map((f) => f.iterations)),
@@ -481,6 +509,16 @@ export class Session {
       // The convergence of the last frame that finished (each frame is its own problem).
       convergence: last ? convergenceTrace(last.tiles) : convergenceTrace([]),
     };
+  }
+
+  /** Sources with their RA/Dec (degrees) when the image has a celestial WCS, as `cpgd detect` writes them. */
+  private onSky(sources: Source[]): Source[] {
+    const wcs = this.wcs;
+    if (!wcs) return sources;
+    return sources.map((s) => {
+      const [ra, dec] = wcs.pixelToWorld(s.x, s.y);
+      return { ...s, ra, dec };
+    });
   }
 
   /** Release the open image's file (when it is read by range). */
@@ -534,10 +572,14 @@ export class Session {
     if (!c) throw new AppError('no-catalogue', 'there is no catalogue to export yet: run a detection first');
     const stem = c.imageName.replace(/\.(fits?|fts|tiff?)(\.gz)?$/i, '') || 'catalogue';
     switch (format) {
+      // As `cpgd detect` writes them: ra/dec columns with a WCS, nm columns with a pixel size.
       case 'csv':
-        return { data: formatCatalogCsv(c.sources), suggestedName: `${stem}.csv` };
-      case 'ds9':
-        return { data: formatDs9Regions(c.sources), suggestedName: `${stem}.reg` };
+        return { data: formatCatalogCsv(c.sources, { wcs: c.wcs !== null, ...(c.pixelSizeNm !== null ? { pixelSizeNm: c.pixelSizeNm } : {}) }), suggestedName: `${stem}.csv` };
+      case 'ds9': {
+        const scale = c.wcs?.pixelScale() ?? NaN;
+        const onSky = c.wcs !== null && Number.isFinite(scale) && scale > 0 && c.sources.every((s) => Number.isFinite(s.ra) && Number.isFinite(s.dec));
+        return { data: onSky ? formatDs9Regions(c.sources, { system: 'fk5', pixelScale: scale }) : formatDs9Regions(c.sources), suggestedName: `${stem}.reg` };
+      }
       case 'thunderstorm': {
         const pixelSizeNm = options.pixelSizeNm ?? c.pixelSizeNm;
         if (pixelSizeNm === null) throw new AppError('invalid-option', 'a ThunderSTORM export needs the camera pixel size in nm (the image does not give it): enter it beside the export button');

@@ -14,6 +14,7 @@
 
 /** What the app and its runtime are. */
 import type { Source } from '../core/catalog/types.js';
+import type { HeaderCard } from '../core/image.js';
 
 export interface AppInfo {
   name: string;
@@ -42,6 +43,11 @@ export interface ImageInfo {
   pixelSizeNm: { x: number; y: number } | null;
   /** Set when the image is one of the samples that ship with the app (see SAMPLES). */
   sample?: SampleId;
+  /**
+   * The celestial WCS of the image, when it has one: a one-line description, and the header cards
+   * that define it (for the RA/Dec readout; the exports carry RA/Dec too).
+   */
+  wcs?: { description: string; cards: HeaderCard[] };
 }
 
 /** Statistics of the finite pixels of a frame. */
@@ -208,7 +214,7 @@ export interface AutoLambdaRequest {
 }
 
 /** One catalogue row as the renderer shows it: the core Source without its optional fields. */
-export type SourceRow = Pick<Source, 'id' | 'frame' | 'x' | 'y' | 'flux' | 'xErr' | 'yErr' | 'fluxErr' | 'snr'>;
+export type SourceRow = Pick<Source, 'id' | 'frame' | 'x' | 'y' | 'flux' | 'xErr' | 'yErr' | 'fluxErr' | 'snr' | 'ra' | 'dec'>;
 
 export type DetectStatus = 'converged' | 'max-iter' | 'cancelled';
 

@@ -8,6 +8,7 @@ import { renderRgba } from '../lib/render.js';
 import { stretchTable, type StretchKind } from '../lib/stretch.js';
 import { nearestSource } from '../lib/overlay.js';
 import { capRegion } from '../lib/region.js';
+import { wcsOf } from '../lib/sky.js';
 import { fitView, panBy, screenToImage, zoomAt, type View } from '../lib/view.js';
 import { computeLimits, type Limits, type LimitsMode } from '../lib/zscale.js';
 import { MAX_FIT_STARS, MAX_REGION_SIDE, type Region, type SourceRow } from '../../src-main/shared/ipc.js';
@@ -58,6 +59,18 @@ export class Display {
     const f = this.ws.frame;
     if (!c || !f || c.col < 0 || c.row < 0 || c.col >= f.width || c.row >= f.height) return null;
     return { ...c, value: f.pixels[c.row * f.width + c.col]! };
+  });
+
+  /** The image's celestial WCS (for the RA/Dec readout), or null. */
+  wcs = $derived.by(() => wcsOf(this.ws.image));
+
+  /** RA and Dec (degrees) under the cursor, when the image has a WCS. */
+  sky: { ra: number; dec: number } | null = $derived.by(() => {
+    const c = this.cursor;
+    const w = this.wcs;
+    if (!c || !w) return null;
+    const [ra, dec] = w.pixelToWorld(c.x, c.y);
+    return { ra, dec };
   });
 
   /** The detected source nearest the cursor, within 3 image pixels (or 8 screen pixels). */

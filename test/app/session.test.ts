@@ -11,7 +11,9 @@ import { buildPsf } from '../../src-main/core/psf/spec.js';
 import { simulate } from '../../src-main/core/simulate.js';
 import { DetectPool } from '../../src-main/jobs/pool.js';
 import type { DetectProgress, DetectRequest } from '../../src-main/shared/ipc.js';
-import { ROOT } from '../paths.js';
+import { celestialWcs } from '../../src-main/core/wcs.js';
+import { wcsOf } from '../../src-renderer/lib/sky.js';
+import { FIXTURES, ROOT } from '../paths.js';
 
 let dir: string;
 let pool: DetectPool;
@@ -306,5 +308,27 @@ describe('Session: live progress, regions, automatic λ and exports', () => {
     const csv = (s.exportCatalogue('csv').data as string).trim().split('\n').slice(1);
     expect(new Set(csv.map((l) => l.split(',')[1]))).toEqual(new Set(['0', '1']));
     expect(csv.length).toBe(r.sources.length);
+  });
+
+  it('with a celestial WCS: RA/Dec on the sources and in the CSV and DS9 exports, and the cards for the readout', async () => {
+    const s = new Session({ pool, progressIntervalMs: 0 });
+    const info = await s.open(join(FIXTURES, 'scale.fits'));
+    expect(info.wcs?.description).toBeTruthy();
+    const r = await s.detect({ ...request(info.imageId), psf: { kind: 'gaussian', sigma: 1.5 } });
+    expect(r.sources.length).toBeGreaterThan(0);
+    // The renderer's WCS, built from the cards main sends, gives the same RA/Dec as the exports.
+    const renderer = wcsOf(info)!;
+    for (const q of r.sources.slice(0, 5)) {
+      const [ra, dec] = renderer.pixelToWorld(q.x, q.y);
+      expect(q.ra).toBeCloseTo(ra, 10);
+      expect(q.dec).toBeCloseTo(dec, 10);
+    }
+    const csv = (s.exportCatalogue('csv').data as string).split('\n');
+    expect(csv[0]).toBe('id,frame,x,y,flux,x_err,y_err,flux_err,snr,ra,dec');
+    expect(s.exportCatalogue('ds9').data).toMatch(/fk5/);
+    // A file without WCS keeps pixel coordinates.
+    const plain = await s.open(fitsPath);
+    expect(plain.wcs).toBeUndefined();
+    expect(celestialWcs([], {})).toBeNull();
   });
 });
