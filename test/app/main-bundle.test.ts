@@ -27,10 +27,12 @@ beforeAll(() => {
   const sim = simulate({ kind: 'stars', width: 64, height: 64, count: 6, psf, seed: 2, background: 30 });
   writeFileSync(join(dir, 'field.fits'), writeFitsImage(sim.frames, 64, 64));
   writeFileSync(join(dir, 'junk.fits'), 'not an image');
+  const stamp = new Float64Array(15 * 15).map((_, i) => Math.exp(-(((i % 15) - 7) ** 2 + (Math.floor(i / 15) - 7) ** 2) / (2 * 1.5 ** 2)));
+  writeFileSync(join(dir, 'psf.fits'), writeFitsImage([stamp], 15, 15));
   mkdirSync(join(dir, 'userData'));
   const r = spawnSync(
     process.execPath,
-    ['--import', join(FIXTURES, 'register.mjs'), join(FIXTURES, 'main-harness.mjs'), MAIN, join(dir, 'field.fits'), join(dir, 'junk.fits'), join(dir, 'out.csv')],
+    ['--import', join(FIXTURES, 'register.mjs'), join(FIXTURES, 'main-harness.mjs'), MAIN, join(dir, 'field.fits'), join(dir, 'junk.fits'), join(dir, 'out.csv'), join(dir, 'psf.fits')],
     { encoding: 'utf8', env: { ...process.env, CPGD_TEST_USERDATA: join(dir, 'userData') }, timeout: 60_000 },
   );
   if (r.status !== 0) throw new Error(`harness failed (${r.status}): ${r.stderr}`);
@@ -94,6 +96,12 @@ describe('bundled main process', () => {
   it('solves a region of interest with the whole frame\'s automatic λ', () => {
     expect(out.autoLambda.ok).toBe(true);
     expect(out.roi).toEqual({ ok: true, region: { x: 0, y: 0, width: 32, height: 32 }, lambda: out.autoLambda.value, inside: true });
+  });
+
+  it('loads a PSF file through the native dialog and detects with it', () => {
+    expect(out.psfCancelled).toEqual({ ok: true, value: null });
+    expect(out.psfFile.value).toMatchObject({ name: 'psf.fits', width: 15, height: 15, oversample: 1 });
+    expect(out.detectWithFile).toEqual({ ok: true, status: 'converged', sources: 6 });
   });
 
   it('opens the samples that ship in resources/samples by id only', () => {
