@@ -393,6 +393,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return void res.end();
     }
     if (!tokenMatches(cookie, token)) return refuse(res, 403, 'refused: open the URL printed by `npm run web` (it carries the access token)');
+    // Browsers ask for it unbidden; the app has none (a 404 would be logged as a page error).
+    if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
     const file = resolveStatic(rendererDir, url.pathname);
     if (!file) return refuse(res, 404, 'not found');
     const isIndex = file === indexPath;

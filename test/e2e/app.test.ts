@@ -75,6 +75,10 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // Console errors include resources that failed to load and Content-Security-Policy violations.
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -267,7 +271,7 @@ describe('browser mode, end to end', () => {
     await page.getByText('dropped-field.fits', { exact: true }).waitFor();
   });
 
-  it('had no errors in the page', () => {
+  it('had no errors in the page (no script errors, failed loads or CSP violations)', () => {
     expect(pageErrors).toEqual([]);
   });
 
