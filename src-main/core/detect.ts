@@ -12,7 +12,7 @@ import { allocStamp } from './psf/types.js';
 import { BackgroundBasis, Cholesky, type BackgroundKind } from './solver/background.js';
 import { correlate } from './solver/correlate.js';
 import { solveCpgd, type Certificate, type CpgdOptions, type CpgdProgress, type CpgdStatus } from './solver/cpgd.js';
-import { noiseWeights, validateNoiseOptions, type NoiseEstimate, type NoiseOptions } from './solver/noise.js';
+import { median, noiseWeights, validateNoiseOptions, type NoiseEstimate, type NoiseOptions } from './solver/noise.js';
 
 /** λ: a value, or 'auto' (factor 1), or { auto: factor }. */
 export type LambdaOption = number | 'auto' | { auto: number };
@@ -159,8 +159,21 @@ export function autoLambda(psf: Psf, medianWeight: number, validPixels: number, 
 }
 
 /**
+ * Light of a detection, in units of the sky noise σ per pixel, that the background choice may
+ * leave unmasked: each detection masks the pixels where its expected light F·φ exceeds this.
+ */
+const MASK_LIGHT = 0.1;
+
+/**
  * BIC choice of the background model: each candidate is fitted at μ = 0 to the pixels that are
- * not near a bright detection (matched filter above λ, dilated by the PSF radius).
+ * not near a bright detection. Detections are the local maxima of the constant-background matched
+ * filter η above λ; each masks the disc where its expected light exceeds MASK_LIGHT sky σ,
+ * with its flux estimated as F = η / Σ_p w_p φ² (the matched-filter amplitude) and the disc
+ * radius from the PSF's radial envelope, at most the PSF support. The disc follows the flux
+ * rather than the support because PSFs with heavy wings (a Moffat β = 2.5 has ~10 FWHM of
+ * support) would otherwise mask every pixel of an ordinary star field and leave no choice
+ * (a constant background then, whatever the sky's gradient; its residual became faint false
+ * sources). Periodic PSFs keep the whole support.
  */
 export function chooseBackground(data: Float64Array, weights: Float64Array, width: number, height: number, psf: Psf, lambda: number): BackgroundKind {
   const N = width * height;
@@ -172,34 +185,8 @@ export function chooseBackground(data: Float64Array, weights: Float64Array, widt
   for (let i = 0; i < N; i++) u[i] = weights[i] * (data[i] - c0[0]);
   const eta = correlate(psf, u, width, height);
   const masked = Float64Array.from(weights);
-  // Dilate the detections by the PSF radius (separably: rows, then columns).
-  const r = Math.ceil(psf.radius);
-  const hit = new Uint8Array(N);
-  for (let y = 0; y < height; y++) {
-    // Two sweeps mark every pixel within r of a detection in its row.
-    let prev = -Infinity;
-    for (let x = 0; x < width; x++) {
-      if (eta[y * width + x] > lambda) prev = x;
-      if (x - prev <= r) hit[y * width + x] = 1;
-    }
-    let next = Infinity;
-    for (let x = width - 1; x >= 0; x--) {
-      if (eta[y * width + x] > lambda) next = x;
-      if (next - x <= r) hit[y * width + x] = 1;
-    }
-  }
-  for (let x = 0; x < width; x++) {
-    let prev = -Infinity;
-    for (let y = 0; y < height; y++) {
-      if (hit[y * width + x] === 1) prev = y;
-      if (y - prev <= r) masked[y * width + x] = 0;
-    }
-    let next = Infinity;
-    for (let y = height - 1; y >= 0; y--) {
-      if (hit[y * width + x] === 1) next = y;
-      if (next - y <= r) masked[y * width + x] = 0;
-    }
-  }
+  if (psf.periodic) dilateDetections(eta, lambda, width, height, Math.ceil(psf.radius), masked);
+  else maskDetectionLight(eta, weights, lambda, width, height, psf, masked);
   // A model choice needs no more than ~250k pixels: thin large images on a regular lattice.
   const stride = Math.max(1, Math.floor(Math.sqrt(N / 250_000)));
   if (stride > 1) {
@@ -236,6 +223,112 @@ export function chooseBackground(data: Float64Array, weights: Float64Array, widt
     }
   }
   return best;
+}
+
+/** Zero `masked` within `r` pixels (per axis) of every pixel where η > λ (separably: rows, then columns). */
+function dilateDetections(eta: Float64Array, lambda: number, width: number, height: number, r: number, masked: Float64Array): void {
+  const hit = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    // Two sweeps mark every pixel within r of a detection in its row.
+    let prev = -Infinity;
+    for (let x = 0; x < width; x++) {
+      if (eta[y * width + x] > lambda) prev = x;
+      if (x - prev <= r) hit[y * width + x] = 1;
+    }
+    let next = Infinity;
+    for (let x = width - 1; x >= 0; x--) {
+      if (eta[y * width + x] > lambda) next = x;
+      if (next - x <= r) hit[y * width + x] = 1;
+    }
+  }
+  for (let x = 0; x < width; x++) {
+    let prev = -Infinity;
+    for (let y = 0; y < height; y++) {
+      if (hit[y * width + x] === 1) prev = y;
+      if (y - prev <= r) masked[y * width + x] = 0;
+    }
+    let next = Infinity;
+    for (let y = height - 1; y >= 0; y--) {
+      if (hit[y * width + x] === 1) next = y;
+      if (next - y <= r) masked[y * width + x] = 0;
+    }
+  }
+}
+
+/**
+ * Zero `masked` on the disc around each local maximum of η above λ where that detection's light
+ * F·φ exceeds MASK_LIGHT · σ, σ = 1/√(median weight), F = η / Σ_p w_p φ(p − x)².
+ */
+function maskDetectionLight(eta: Float64Array, weights: Float64Array, lambda: number, width: number, height: number, psf: Psf, masked: Float64Array): void {
+  const st = allocStamp(psf);
+  psf.stamp(0, 0, st);
+  const { x0, y0, nx, ny, v } = st;
+  // Radial envelope: env[k] = the largest φ at a distance ≥ k from the source (pixel centres).
+  const kMax = Math.ceil(psf.radius) + 1;
+  const env = new Float64Array(kMax + 2);
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      const k = Math.min(kMax, Math.floor(Math.hypot(x0 + i, y0 + j)));
+      const val = v[j * nx + i];
+      if (val > env[k]) env[k] = val;
+    }
+  }
+  for (let k = kMax - 1; k >= 0; k--) env[k] = Math.max(env[k], env[k + 1]);
+  // Sky σ from the median positive weight (on a lattice of at most ~65k pixels).
+  const stride = Math.max(1, Math.floor(Math.sqrt(width * height / 65_536)));
+  const sample: number[] = [];
+  for (let y = 0; y < height; y += stride) for (let x = 0; x < width; x += stride) if (weights[y * width + x] > 0) sample.push(weights[y * width + x]);
+  if (sample.length === 0) return;
+  const sigma = 1 / Math.sqrt(median(Float64Array.from(sample)));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const e = eta[y * width + x];
+      if (!(e > lambda) || !isLocalMax(eta, width, height, x, y)) continue;
+      // Σ_p w_p φ(p − x)² over the image pixels of the stamp.
+      let s = 0;
+      for (let j = 0; j < ny; j++) {
+        const py = y + y0 + j;
+        if (py < 0 || py >= height) continue;
+        for (let i = 0; i < nx; i++) {
+          const px = x + x0 + i;
+          if (px < 0 || px >= width) continue;
+          const val = v[j * nx + i];
+          s += weights[py * width + px] * val * val;
+        }
+      }
+      if (!(s > 0)) continue;
+      // Light F·φ ≤ MASK_LIGHT·σ beyond the disc: φ ≤ t there.
+      const t = (MASK_LIGHT * sigma * s) / e;
+      let r = 0;
+      while (r < kMax && env[r + 1] > t) r++;
+      // Pixels at distance ≤ r + 1 (env[r + 1] ≤ t covers distances ≥ r + 1; the extra pixel
+      // allows for the source's sub-pixel offset from the maximum).
+      const rr = r + 1;
+      const r2 = rr * rr;
+      for (let dy = -rr; dy <= rr; dy++) {
+        const py = y + dy;
+        if (py < 0 || py >= height) continue;
+        for (let dx = -rr; dx <= rr; dx++) {
+          const px = x + dx;
+          if (px >= 0 && px < width && dx * dx + dy * dy <= r2) masked[py * width + px] = 0;
+        }
+      }
+    }
+  }
+}
+
+/** η at (x, y) is ≥ its 8 neighbours (plateaus give several maxima: harmless for masking). */
+function isLocalMax(eta: Float64Array, width: number, height: number, x: number, y: number): boolean {
+  const e = eta[y * width + x];
+  for (let dy = -1; dy <= 1; dy++) {
+    const py = y + dy;
+    if (py < 0 || py >= height) continue;
+    for (let dx = -1; dx <= 1; dx++) {
+      const px = x + dx;
+      if ((dx !== 0 || dy !== 0) && px >= 0 && px < width && eta[py * width + px] > e) return false;
+    }
+  }
+  return true;
 }
 
 export interface Tile {

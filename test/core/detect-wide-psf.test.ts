@@ -1,0 +1,38 @@
+/**
+ * Detection with a PSF that has heavy wings: a Moffat profile (FWHM 3.5 px, β 2.5, the seeing of
+ * a ground-based telescope) given as a PSF file, as users hand one to `cpgd detect --psf file:…`.
+ * Its support is ~10 FWHM wide, far wider than its core; what a user relies on is that this does
+ * not cost quality against the same star field seen through a Gaussian-like PSF.
+ */
+import { describe, expect, it } from 'vitest';
+import { prepareFrame, validateDetectOptions } from '../../src-main/core/detect.js';
+import { MoffatPsf } from '../../src-main/core/psf/moffat.js';
+import { SampledPsf } from '../../src-main/core/psf/sampled.js';
+import { allocStamp } from '../../src-main/core/psf/types.js';
+import { simulate } from '../../src-main/core/simulate.js';
+
+/** The stamp a user would save: the Moffat over its whole support (65×65 px), centred. */
+function moffatFile(): SampledPsf {
+  const m = new MoffatPsf(3.5, 2.5);
+  const st = allocStamp(m);
+  m.stamp(0, 0, st);
+  expect(st.x0).toBe(-(st.nx - 1) / 2);
+  return SampledPsf.fromImage({ width: st.nx, height: st.ny, data: st.v.slice(0, st.nx * st.ny) }, { name: 'moffat.fits' });
+}
+
+describe('detect with a wide-winged PSF file', () => {
+  it('chooses the background model from the sky, not from the PSF support', () => {
+    // 30 stars on 128² is ordinary density (one per 550 px²), yet discs of the PSF support
+    // (radius 36 px) around them covered every pixel, and the choice fell back to a constant
+    // whatever the sky. A 10 % sky gradient must give a plane, a flat sky a constant.
+    const psf = moffatFile();
+    const o = validateDetectOptions({ psf });
+    for (const seed of [1, 3]) {
+      for (const [gradient, expected] of [[0.1, 'plane'], [0, 'constant']] as const) {
+        const sim = simulate({ kind: 'stars', width: 128, height: 128, count: 30, seed, psf, backgroundGradient: gradient });
+        const prep = prepareFrame({ width: 128, height: 128, data: sim.frames[0] }, o);
+        expect(prep.background, `seed ${seed}, gradient ${gradient}`).toBe(expected);
+      }
+    }
+  });
+});
