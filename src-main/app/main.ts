@@ -276,7 +276,8 @@ if (!app.requestSingleInstanceLock()) {
     settings = new SettingsStore(app.getPath('userData'));
     // Packaged builds unpack the worker next to app.asar (package.json build.asarUnpack):
     // worker_threads cannot start a script from inside the archive.
-    pool = new DetectPool({ threads: THREADS, workerUrl: workerPath.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1') });
+    // Workers report as often as the window is told (100 ms): each report carries a particle snapshot.
+    pool = new DetectPool({ threads: THREADS, progressIntervalMs: 100, workerUrl: workerPath.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1') });
     work = new Session({ pool, progressIntervalMs: 100 });
     // Packaged: electron-builder's extraResources copies resources/samples next to app.asar.
     const samplesDir = app.isPackaged ? join(process.resourcesPath, 'samples') : join(app.getAppPath(), 'resources', 'samples');

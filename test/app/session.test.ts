@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clipRegion, convergenceTrace, detectOptions, frameStats, mergeSnapshots, Session, thinned, Throttle } from '../../src-main/app/session.js';
+import { clipRegion, convergenceTrace, detectOptions, frameStats, mergeSnapshots, ProgressAggregator, Session, thinned, Throttle } from '../../src-main/app/session.js';
 import { AppError } from '../../src-main/app/validate.js';
 import { writeFitsImage } from '../../src-main/core/formats/fits.js';
 import { buildPsf } from '../../src-main/core/psf/spec.js';
@@ -88,6 +88,19 @@ describe('convergence and progress helpers', () => {
     expect(t.iteration.at(-1)).toBe(n - 1);
     expect(thinned(3, 1000)).toEqual([0, 1, 2]);
     expect(thinned(0, 10)).toEqual([]);
+  });
+
+  it('combines the tiles\' latest reports: summed F and particles, worst gap, each tile\'s F, all particles', () => {
+    const agg = new ProgressAggregator(7);
+    const tile = (t: number, iteration: number, objective: number, relativeGap: number | null, particles: number, x: number) => ({ tile: t, tiles: 3, iteration, objective, relativeGap, particles, snapshot: { x: [x], y: [1], a: [particles] } });
+    agg.add(tile(0, 10, 50, 0.2, 30, 5));
+    agg.add(tile(2, 4, 80, null, 60, 200));
+    agg.add(tile(0, 12, 45, 0.1, 25, 6));
+    const e = agg.event(tile(0, 12, 45, 0.1, 25, 6), { x: 100, y: 0 });
+    expect(e).toMatchObject({ runId: 7, tiles: 3, tilesStarted: 2, iteration: 12, particles: 85, relativeGap: 0.1, objective: 125, tileObjectives: [45, null, 80], stack: null });
+    expect(e.snapshot).toEqual({ x: [106, 300], y: [1, 1], a: [25, 60] });
+    agg.add(tile(2, 9, 70, 0.4, 50, 201));
+    expect(agg.event(tile(2, 9, 70, 0.4, 50, 201)).relativeGap).toBe(0.4);
   });
 
   it('merges tile snapshots, keeps the heaviest and shifts them by the region offset', () => {
