@@ -102,12 +102,14 @@ export class SampledPsf implements Psf {
   /** Table index (padded) of the PSF centre. */
   private readonly cx: number;
   private readonly cy: number;
-  private readonly ix: Int32Array;
-  private readonly iy: Int32Array;
+  /** Spline weights (and derivatives) of the 4 taps per axis, shared by all pixels of a stamp. */
   private readonly wx: Float64Array;
   private readonly dwx: Float64Array;
   private readonly wy: Float64Array;
   private readonly dwy: Float64Array;
+  /** First-pass results (rows of the table filtered along x), values and x-derivatives. */
+  private readonly hv: Float64Array;
+  private readonly hd: Float64Array;
 
   private constructor(
     label: string,
@@ -133,12 +135,12 @@ export class SampledPsf implements Psf {
     this.maxStampSide = 2 * Math.ceil(this.radius) + 2;
     this.sigma = sigma;
     const m = this.maxStampSide;
-    this.ix = new Int32Array(m);
-    this.iy = new Int32Array(m);
-    this.wx = new Float64Array(4 * m);
-    this.dwx = new Float64Array(4 * m);
-    this.wy = new Float64Array(4 * m);
-    this.dwy = new Float64Array(4 * m);
+    this.wx = new Float64Array(4);
+    this.dwx = new Float64Array(4);
+    this.wy = new Float64Array(4);
+    this.dwy = new Float64Array(4);
+    this.hv = new Float64Array((s * (m - 1) + 4) * m);
+    this.hd = new Float64Array(this.hv.length);
   }
 
   /**
@@ -238,54 +240,70 @@ export class SampledPsf implements Psf {
     out.y0 = y0;
     out.nx = nx;
     out.ny = ny;
-    const { ix, iy, wx, dwx, wy, dwy, coef, cw } = this;
-    for (let i = 0; i < nx; i++) {
-      const t = s * (x0 + i - x) + this.cx;
-      const i0 = Math.floor(t);
-      ix[i] = i0 - 1;
-      splineWeights(t - i0, wx, dwx, 4 * i, -s);
+    // Pixel (i, j) sits at table coordinates (s·(x0 + i − x) + cx, s·(y0 + j − y) + cy): s is an
+    // integer, so every pixel has the same fractions, hence the same 4 spline weights per axis,
+    // and its taps start s·i (s·j) nodes after the first pixel's. The stamp is then a separable
+    // filter of the coefficient table, evaluated in two passes: along x on every table row the
+    // stamp touches (rows shared by neighbouring pixel rows when s < 4), then along y.
+    const { wx, dwx, wy, dwy, coef, cw, hv, hd } = this;
+    const tx = s * (x0 - x) + this.cx;
+    const i0 = Math.floor(tx);
+    splineWeights(tx - i0, wx, dwx, 0, -s);
+    const ty = s * (y0 - y) + this.cy;
+    const j0 = Math.floor(ty);
+    splineWeights(ty - j0, wy, dwy, 0, -s);
+    const a0 = wx[0];
+    const a1 = wx[1];
+    const a2 = wx[2];
+    const a3 = wx[3];
+    const d0 = dwx[0];
+    const d1 = dwx[1];
+    const d2 = dwx[2];
+    const d3 = dwx[3];
+    // Pass 1: hv[q·nx + i] = Σ_a wx_a c[j0 − 1 + q][i0 − 1 + s·i + a], hd likewise with dwx, for
+    // the rows q = s·j + b (b = 0..3) some pixel row uses.
+    const nq = s * (ny - 1) + 4;
+    for (let q = 0; q < nq; q++) {
+      if (s > 4 && q % s > 3) continue;
+      let r = (j0 - 1 + q) * cw + i0 - 1;
+      const o = q * nx;
+      for (let i = 0; i < nx; i++, r += s) {
+        const c0 = coef[r];
+        const c1 = coef[r + 1];
+        const c2 = coef[r + 2];
+        const c3 = coef[r + 3];
+        hv[o + i] = a0 * c0 + a1 * c1 + a2 * c2 + a3 * c3;
+        hd[o + i] = d0 * c0 + d1 * c1 + d2 * c2 + d3 * c3;
+      }
     }
-    for (let j = 0; j < ny; j++) {
-      const t = s * (y0 + j - y) + this.cy;
-      const j0 = Math.floor(t);
-      iy[j] = j0 - 1;
-      splineWeights(t - j0, wy, dwy, 4 * j, -s);
-    }
+    // Pass 2: along y.
+    const b0 = wy[0];
+    const b1 = wy[1];
+    const b2 = wy[2];
+    const b3 = wy[3];
+    const e0 = dwy[0];
+    const e1 = dwy[1];
+    const e2 = dwy[2];
+    const e3 = dwy[3];
     const ov = out.v;
     const ox = out.dx;
     const oy = out.dy;
     let sum = 0;
     let sumX = 0;
     let sumY = 0;
-    let k = 0;
-    for (let j = 0; j < ny; j++) {
-      const row0 = iy[j] * cw;
-      const j4 = 4 * j;
+    for (let j = 0, k = 0; j < ny; j++) {
+      const q0 = s * j * nx;
+      const q1 = q0 + nx;
+      const q2 = q1 + nx;
+      const q3 = q2 + nx;
       for (let i = 0; i < nx; i++, k++) {
-        const i4 = 4 * i;
-        const a0 = wx[i4];
-        const a1 = wx[i4 + 1];
-        const a2 = wx[i4 + 2];
-        const a3 = wx[i4 + 3];
-        const d0 = dwx[i4];
-        const d1 = dwx[i4 + 1];
-        const d2 = dwx[i4 + 2];
-        const d3 = dwx[i4 + 3];
-        let val = 0;
-        let gx = 0;
-        let gy = 0;
-        let r = row0 + ix[i];
-        for (let b = 0; b < 4; b++, r += cw) {
-          const c0 = coef[r];
-          const c1 = coef[r + 1];
-          const c2 = coef[r + 2];
-          const c3 = coef[r + 3];
-          const h = a0 * c0 + a1 * c1 + a2 * c2 + a3 * c3;
-          const hd = d0 * c0 + d1 * c1 + d2 * c2 + d3 * c3;
-          val += wy[j4 + b] * h;
-          gx += wy[j4 + b] * hd;
-          gy += dwy[j4 + b] * h;
-        }
+        const h0 = hv[q0 + i];
+        const h1 = hv[q1 + i];
+        const h2 = hv[q2 + i];
+        const h3 = hv[q3 + i];
+        const val = b0 * h0 + b1 * h1 + b2 * h2 + b3 * h3;
+        const gx = b0 * hd[q0 + i] + b1 * hd[q1 + i] + b2 * hd[q2 + i] + b3 * hd[q3 + i];
+        const gy = e0 * h0 + e1 * h1 + e2 * h2 + e3 * h3;
         ov[k] = val;
         ox[k] = gx;
         oy[k] = gy;
