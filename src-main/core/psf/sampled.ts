@@ -60,6 +60,71 @@ function splinePrefilter(data: Float64Array, off: number, stride: number, n: num
 }
 
 /**
+ * σ = FWHM / 2.3548 of the interpolant (see SampledPsf), from the area of its half-maximum region
+ * sampled on a lattice of at most 1/8 node, less 1/12 image px² (the pixel integration).
+ */
+function halfMaximumSigma(coef: Float64Array, cw: number, bw: number, bh: number, s: number): number {
+  const w = new Float64Array(4);
+  const dw = new Float64Array(4);
+  const v = new Float64Array(4);
+  const dv = new Float64Array(4);
+  const valueAt = (tx: number, ty: number): number => {
+    const i0 = Math.floor(tx);
+    const j0 = Math.floor(ty);
+    splineWeights(tx - i0, w, dw, 0, 1);
+    splineWeights(ty - j0, v, dv, 0, 1);
+    let val = 0;
+    for (let b = 0; b < 4; b++) {
+      const r = (j0 - 1 + b) * cw + i0 - 1;
+      val += v[b] * (w[0] * coef[r] + w[1] * coef[r + 1] + w[2] * coef[r + 2] + w[3] * coef[r + 3]);
+    }
+    return val;
+  };
+  // The region at or above a quarter of the largest node, one node wider: the half-maximum
+  // contour lies inside, since the interpolant's peak is near its largest node.
+  let top = 0;
+  for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) top = Math.max(top, valueAt(x + PAD, y + PAD));
+  let x0 = bw;
+  let x1 = -1;
+  let y0 = bh;
+  let y1 = -1;
+  for (let y = 0; y < bh; y++) {
+    for (let x = 0; x < bw; x++) {
+      if (valueAt(x + PAD, y + PAD) >= top / 4) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+    }
+  }
+  x0 = Math.max(0, x0 - 1);
+  y0 = Math.max(0, y0 - 1);
+  x1 = Math.min(bw - 1, x1 + 1);
+  y1 = Math.min(bh - 1, y1 + 1);
+  // Step 1/8 node, coarser if the region is large (at most ~250k samples).
+  const span = Math.max(x1 - x0, y1 - y0);
+  const h = Math.max(1 / 8, span / 500);
+  const nx = Math.floor((x1 - x0) / h) + 1;
+  const ny = Math.floor((y1 - y0) / h) + 1;
+  const samples = new Float64Array(nx * ny);
+  let peak = 0;
+  for (let j = 0, k = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++, k++) {
+      samples[k] = valueAt(x0 + i * h + PAD, y0 + j * h + PAD);
+      peak = Math.max(peak, samples[k]);
+    }
+  }
+  let count = 0;
+  for (let k = 0; k < samples.length; k++) if (samples[k] >= peak / 2) count++;
+  // Area in image px², FWHM, σ of the pixel-integrated core, less the pixel's 1/12.
+  const area = (count * h * h) / (s * s);
+  const fwhm = 2 * Math.sqrt(area / Math.PI);
+  const sig = fwhm / (2 * Math.sqrt(2 * Math.LN2));
+  return Math.max(0.1, Math.sqrt(Math.max(0, sig * sig - 1 / 12)));
+}
+
+/**
  * A PSF given as a stamp (a measured or modelled PSF image, e.g. from a FITS file). The PSF centre
  * is the centre of the array, ((W − 1)/2, (H − 1)/2) in stamp pixels, for odd and even sizes.
  *
@@ -78,8 +143,12 @@ function splinePrefilter(data: Float64Array, off: number, stride: number, n: num
  * filtered, zero-extended) table, so radius = (max(W, H) + s + 6) / (2s) image pixels: half the
  * stamp extent W/(2s), plus half an image pixel for the box filter, plus 3/s for the spline (whose
  * values out there are tiny when the stamp's edges are near 0, as a PSF stamp's should be).
- * `sigma` is √((σx² + σy²)/2) from the clipped stamp's second moments about its centroid, less
- * the variance of a stamp pixel (1/12 stamp pixel²), in image pixels, at least 0.1.
+ * `sigma` is FWHM / 2.3548 as the Psf interface defines it, the FWHM from the area A of the
+ * interpolant's half-maximum region (FWHM = 2√(A/π), the geometric mean of the axes' FWHMs for an
+ * elliptical core), less the variance of the image pixel it is integrated over (1/12 px²), in
+ * image pixels, at least 0.1. Not the second moments: a Moffat β = 2.5 of FWHM 3.5 px has an
+ * r.m.s. width of 2.9 px from its wings, and noise in a measured stamp's wings inflates them
+ * further, while the solver and the catalogue use σ for core-sized distances (merging, groups).
  */
 export class SampledPsf implements Psf {
   readonly label: string;
@@ -168,34 +237,14 @@ export class SampledPsf implements Psf {
     }
     if (!(raw > 0)) throw new InvalidPsfError(`PSF stamp sums to ${raw}; a PSF needs a positive sum`, name);
 
-    // Clip negatives; moments of the clipped stamp (in stamp pixels).
+    // Clip negatives.
     const fine = new Float64Array(w * h);
     let sum = 0;
-    let mx = 0;
-    let my = 0;
-    for (let y = 0, k = 0; y < h; y++) {
-      for (let x = 0; x < w; x++, k++) {
-        const v = data[k] > 0 ? data[k] : 0;
-        fine[k] = v;
-        sum += v;
-        mx += v * x;
-        my += v * y;
-      }
+    for (let k = 0; k < w * h; k++) {
+      const v = data[k] > 0 ? data[k] : 0;
+      fine[k] = v;
+      sum += v;
     }
-    mx /= sum;
-    my /= sum;
-    let vx = 0;
-    let vy = 0;
-    for (let y = 0, k = 0; y < h; y++) {
-      for (let x = 0; x < w; x++, k++) {
-        vx += fine[k] * (x - mx) * (x - mx);
-        vy += fine[k] * (y - my) * (y - my);
-      }
-    }
-    const pixVar = 1 / 12;
-    const varX = (vx / sum - pixVar) / (s * s);
-    const varY = (vy / sum - pixVar) / (s * s);
-    const sigma = Math.max(0.1, Math.sqrt(Math.max(0, (varX + varY) / 2)));
 
     // Box filter to image pixels (separable): table node m + ZERO_NODES is the sum of the s×s fine
     // pixels m − s + 1 … m per axis, i.e. the image pixel centred at fine position m − (s − 1)/2;
@@ -225,6 +274,7 @@ export class SampledPsf implements Psf {
     const work = new Float64Array(Math.max(bw, bh));
     for (let y = 0; y < bh; y++) splinePrefilter(coef, (y + PAD) * cw + PAD, 1, bw, work);
     for (let x = 0; x < bw; x++) splinePrefilter(coef, PAD * cw + x + PAD, cw, bh, work);
+    const sigma = halfMaximumSigma(coef, cw, bw, bh, s);
 
     const label = name !== undefined ? `file:${name}${s > 1 ? `@${s}` : ''}` : `sampled:${w}x${h}${s > 1 ? `@${s}` : ''}`;
     return new SampledPsf(label, s, w, h, coef, bw, bh, sigma);

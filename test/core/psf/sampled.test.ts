@@ -3,6 +3,7 @@ import { InvalidPsfError } from '../../../src-main/core/errors.js';
 import { makeImage, type Image } from '../../../src-main/core/image.js';
 import { erf } from '../../../src-main/core/math.js';
 import { GaussianPsf } from '../../../src-main/core/psf/gaussian.js';
+import { MoffatPsf } from '../../../src-main/core/psf/moffat.js';
 import { SampledPsf } from '../../../src-main/core/psf/sampled.js';
 import { allocStamp } from '../../../src-main/core/psf/types.js';
 import { centroid, gradientError, peak, rng, stampOf, stampSum, symmetryError, valueAt } from './psf-checks.js';
@@ -114,11 +115,18 @@ describe('SampledPsf', () => {
     }
   });
 
-  it('estimates sigma from the second moments and reports the support', () => {
+  it('reports sigma as FWHM / 2.3548 (the Psf interface\'s core width) and the support', () => {
     const p1 = SampledPsf.fromImage(gaussianStamp(1.7, 1, 25));
-    expect(p1.sigma).toBeCloseTo(1.7, 4);
+    expect(p1.sigma).toBeCloseTo(1.7, 2);
+    // Elliptical: the geometric mean, as GaussianPsf's.
+    expect(Math.abs(SampledPsf.fromImage(gaussianStamp(1.2, 1, 31, 2)).sigma / Math.sqrt(1.2 * 2) - 1)).toBeLessThan(0.01);
+    // A Moffat's heavy wings do not count: FWHM 3.5 px, β 2.5 (r.m.s. width 2.9 px).
+    const m = new MoffatPsf(3.5, 2.5);
+    const ms = stampOf(m, 0, 0);
+    const pm = SampledPsf.fromImage(makeImage(ms.nx, ms.ny, ms.v.slice(0, ms.nx * ms.ny)));
+    expect(Math.abs(pm.sigma / m.sigma - 1)).toBeLessThan(0.03);
     const p4 = SampledPsf.fromImage(gaussianStamp(1.7, 4, 100), { oversample: 4, name: 'psf.fits' });
-    expect(p4.sigma).toBeCloseTo(1.7, 3);
+    expect(p4.sigma).toBeCloseTo(1.7, 2);
     expect(p4.label).toBe('file:psf.fits@4');
     expect(p4.oversample).toBe(4);
     // Half the stamp extent (12.5 px) plus the box filter and the spline's reach.
