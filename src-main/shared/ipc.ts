@@ -421,6 +421,14 @@ export const RENDERER_CHANNELS = [
   'catalogue:export',
 ] as const satisfies readonly RendererChannel[];
 export const EVENT_CHANNELS = ['detect:progress', 'image:opened', 'app:message'] as const satisfies readonly EventChannel[];
+/**
+ * Channels whose handler asks the host for a file with a dialog (Host.chooseImage,
+ * Host.choosePsfFile). The browser mode has no native dialog: its page shows the browser's file
+ * picker for these and uploads the file, which the server's host gives as the dialog's answer
+ * (src-main/web/server.ts, src-renderer/lib/web-api.ts). A new channel that opens a file dialog
+ * belongs here.
+ */
+export const FILE_DIALOG_CHANNELS = ['file:open', 'psf:openFile'] as const satisfies readonly RendererChannel[];
 
 // Compile-time completeness: every channel of the maps is listed.
 type Missing<All, Listed> = Exclude<All, Listed>;

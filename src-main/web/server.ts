@@ -30,7 +30,7 @@ import { Session } from '../app/session.js';
 import { SettingsStore } from '../app/settings.js';
 import { toIpcError } from '../app/validate.js';
 import { DetectPool } from '../jobs/pool.js';
-import { RENDERER_CHANNELS, type EventChannel, type EventMap, type ImageInfo, type InvokeChannel, type IpcResult } from '../shared/ipc.js';
+import { FILE_DIALOG_CHANNELS, RENDERER_CHANNELS, type EventChannel, type EventMap, type ImageInfo, type InvokeChannel, type IpcResult } from '../shared/ipc.js';
 import { decodeFrame, encodeFrame, WireError, type Utf8 } from '../shared/wire.js';
 import { cookieName, originProblem, readCookie, TOKEN_HEADER, tokenMatches } from './guard.js';
 import { MIME, resolveStatic, WEB_CONTENT_SECURITY_POLICY, webIndexHtml } from './static.js';
@@ -82,12 +82,12 @@ export interface WebServer {
 }
 
 /**
- * The channels whose handlers ask the host for a file (Host.chooseImage, Host.choosePsfFile): in
- * the browser the page picks the file and uploads it, and the host's "dialog" answers with the
+ * The channels whose handlers ask the host for a file (FILE_DIALOG_CHANNELS of ipc.ts): in the
+ * browser the page picks the file and uploads it, and the host's "dialog" answers with the
  * uploaded copy. Images stay until another image replaces them (large ones are read by range
  * while open); other uploads are read at once and deleted.
  */
-export const UPLOAD_CHANNELS = ['file:open', 'psf:openFile'] as const satisfies readonly InvokeChannel[];
+export const UPLOAD_CHANNELS: readonly InvokeChannel[] = FILE_DIALOG_CHANNELS;
 export const ARGS_HEADER = 'x-cpgd-args';
 
 /** What one HTTP call lends the host: the uploaded file its dialogs answer with, the downloads it offers. */

@@ -4,8 +4,8 @@
  * every channel of RENDERER_CHANNELS is a POST of its arguments as a wire frame
  * (src-main/shared/wire.ts: JSON with typed arrays as raw bytes), answered by its IpcResult.
  * Only what needs the browser itself is special:
- * - the channels whose handlers ask the host for a file (`file:open`, `psf:openFile`: FILE_CHANNELS,
- *   the server's UPLOAD_CHANNELS) show the browser's file picker and upload the chosen file with
+ * - the channels whose handlers ask the host for a file (FILE_DIALOG_CHANNELS of ipc.ts: `file:open`,
+ *   `psf:openFile`) show the browser's file picker and upload the chosen file with
  *   their arguments; the server runs the channel with the upload as the dialog's answer (null
  *   when the user cancels, as with a native dialog);
  * - `openDropped` uploads the dropped File as the answer of `file:open`;
@@ -15,6 +15,7 @@
  */
 import {
   EVENT_CHANNELS,
+  FILE_DIALOG_CHANNELS,
   RENDERER_CHANNELS,
   type CpgdApi,
   type DroppedFile,
@@ -47,11 +48,8 @@ interface OfferedDownload {
 
 const IMAGE_TYPES = '.fits,.fit,.fts,.gz,.tif,.tiff';
 
-/** Channels answered by a file the user picks (the server's UPLOAD_CHANNELS), with the types offered. */
-const FILE_CHANNELS: Partial<Record<RendererChannel, string>> = {
-  'file:open': IMAGE_TYPES,
-  'psf:openFile': IMAGE_TYPES,
-};
+/** Channels answered by a file the user picks (FILE_DIALOG_CHANNELS of ipc.ts): all take FITS or TIFF. */
+const FILE_CHANNELS = new Set<string>(FILE_DIALOG_CHANNELS);
 
 function failure<T>(code: IpcError['code'], message: string): IpcResult<T> {
   return { ok: false, error: { code, message } };
@@ -197,9 +195,8 @@ export function createWebApi(token: string, maxUploadBytes = Infinity): CpgdApi 
   return {
     invoke<C extends RendererChannel>(channel: C, ...args: InvokeArgs<C>): Promise<IpcResult<InvokeResult<C>>> {
       if (typeof channel !== 'string' || !invokable.has(channel)) return Promise.resolve(failure('invalid-argument', `unknown channel ${String(channel)}`));
-      const accept = FILE_CHANNELS[channel];
-      if (accept !== undefined) {
-        return pickFile(accept).then((file) => (file ? upload<InvokeResult<C>>(channel, args, file) : { ok: true as const, value: null as InvokeResult<C> }));
+      if (FILE_CHANNELS.has(channel)) {
+        return pickFile(IMAGE_TYPES).then((file) => (file ? upload<InvokeResult<C>>(channel, args, file) : { ok: true as const, value: null as InvokeResult<C> }));
       }
       return call(channel, args);
     },

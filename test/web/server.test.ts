@@ -228,8 +228,10 @@ describe('web server: the handler table over HTTP', () => {
     expect(second).not.toEqual(first);
     expect((await invoke(server, 'file:openSample', 'star-field')).result.ok).toBe(true);
     expect(readdirSync(server.uploadsDir)).toEqual([]);
-    // Uploads answer file dialogs only: a plain invoke of file:open has nothing to choose.
+    // Uploads answer file dialogs only: a plain invoke of a dialog channel has nothing to choose
+    // (null, as a cancelled dialog), never 'not-available': the web host has every dialog.
     expect((await invoke(server, 'file:open')).result).toEqual({ ok: true, value: null });
+    expect((await invoke(server, 'psf:openFile', 1)).result).toEqual({ ok: true, value: null });
     expect((await send(server, '/api/upload/settings:set', { method: 'POST', headers: api(server), body: bytes })).status).toBe(404);
   });
 
