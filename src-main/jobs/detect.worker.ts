@@ -42,6 +42,10 @@ function injectFault(fault: TileJob['fault']): void {
       throw Symbol.for('cpgd.fault.pending');
     case 'exit':
       return process.exit(3);
+    case 'busy': {
+      // Computes without ever looking at the cancel flag (as a long solver phase does).
+      for (;;) Math.sqrt(Math.random());
+    }
     case 'oom': {
       const hoard: number[][] = [];
       for (;;) hoard.push(Array.from({ length: 1 << 16 }, (_, i) => i + hoard.length));

@@ -22,11 +22,23 @@ export interface PoolOptions {
   resourceLimits?: ResourceLimits;
   /** Least time between two progress messages of a job, ms (default 50: at most 20 per second). */
   progressIntervalMs?: number;
+  /**
+   * How long a running job may go on after its cancel flag is set, ms (default 150). The solver
+   * checks the flag every iteration, but some phases (the start on a large tile, a certificate
+   * pass, a slow PSF) run longer than that: past this grace the worker is terminated, the job
+   * resolves as skipped (null), and a fresh worker takes the next job. So a cancel takes effect
+   * within about grace + 20 ms whatever the solver is doing.
+   */
+  cancelGraceMs?: number;
 }
 
 interface Task {
   id: number;
   job: TileJob;
+  /** The job's cancel flag. */
+  flag: Int32Array;
+  /** When the watchdog first saw the flag set (performance.now()). */
+  cancelSeenAt?: number;
   onProgress: ((p: TileProgress) => void) | undefined;
   resolve: (r: TileOutcome | null) => void;
   reject: (e: unknown) => void;
@@ -51,9 +63,11 @@ export class DetectPool {
   private readonly progressIntervalMs: number;
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
+  private readonly cancelGraceMs: number;
   private nextId = 1;
   private closed = false;
   private replacedCount = 0;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: PoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -64,6 +78,9 @@ export class DetectPool {
     this.workerUrl = options.workerUrl ?? defaultWorkerUrl();
     this.resourceLimits = options.resourceLimits;
     this.progressIntervalMs = interval;
+    const grace = options.cancelGraceMs ?? 150;
+    if (!(grace >= 0)) throw new InvalidOptionError('cancelGraceMs', grace, 'must be ≥ 0 ms');
+    this.cancelGraceMs = grace;
   }
 
   /** Workers that failed and were replaced (or will be, when work arrives) since the pool started. */
@@ -83,7 +100,7 @@ export class DetectPool {
   runTile(job: TileJob, onProgress?: (p: TileProgress) => void): Promise<TileOutcome | null> {
     if (this.closed) return Promise.reject(new WorkerFailedError('error', 'the pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, job, onProgress, resolve, reject });
+      this.queue.push({ id: this.nextId++, job, flag: new Int32Array(job.cancel), onProgress, resolve, reject });
       this.pump();
     });
   }
@@ -92,6 +109,7 @@ export class DetectPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopWatchdog();
     const err = new WorkerFailedError('error', 'the pool was closed before the job ran');
     for (const t of this.queue.splice(0)) t.reject(err);
     const slots = this.slots.splice(0);
@@ -113,7 +131,7 @@ export class DetectPool {
         slot = this.spawn();
       }
       const task = this.queue.shift()!;
-      if (Atomics.load(new Int32Array(task.job.cancel), 0) !== 0) {
+      if (Atomics.load(task.flag, 0) !== 0) {
         task.resolve(null);
         continue;
       }
@@ -121,7 +139,47 @@ export class DetectPool {
       slot.worker.ref();
       const msg: ToWorker = { type: 'tile', id: task.id, job: task.job, progressIntervalMs: this.progressIntervalMs };
       slot.worker.postMessage(msg);
+      this.startWatchdog();
     }
+  }
+
+  /** While jobs run, look at their cancel flags every 20 ms. */
+  private startWatchdog(): void {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => this.checkCancels(), 20);
+    // The watchdog alone must not keep the process alive.
+    this.watchdog.unref?.();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
+  private checkCancels(): void {
+    const now = performance.now();
+    let running = false;
+    for (const slot of [...this.slots]) {
+      const task = slot.task;
+      if (!task) continue;
+      running = true;
+      if (Atomics.load(task.flag, 0) === 0) continue;
+      task.cancelSeenAt ??= now;
+      if (now - task.cancelSeenAt >= this.cancelGraceMs) this.abandon(slot);
+    }
+    if (!running) this.stopWatchdog();
+  }
+
+  /** A cancelled job overran its grace: end its worker, resolve the job as skipped. */
+  private abandon(slot: Slot): void {
+    const task = slot.task!;
+    slot.alive = false;
+    slot.task = null;
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    void slot.worker.terminate().catch(() => undefined);
+    task.resolve(null);
+    this.pump();
   }
 
   private spawn(): Slot {

@@ -49,9 +49,10 @@ export interface SharedFrame {
 /**
  * Faults a worker injects on purpose, for tests of the pool's failure handling: 'throw' throws
  * an Error inside the job, 'uncaught' throws outside it (the worker dies), 'exit' calls
- * process.exit(3), 'oom' allocates until the heap limit.
+ * process.exit(3), 'oom' allocates until the heap limit, 'busy' computes forever without looking at
+ * the cancel flag.
  */
-export type WorkerFault = 'throw' | 'uncaught' | 'exit' | 'oom';
+export type WorkerFault = 'throw' | 'uncaught' | 'exit' | 'oom' | 'busy';
 
 /** One tile of one frame. */
 export interface TileJob {

@@ -30,7 +30,9 @@ function expectSameSources(a: Src[], b: Src[]) {
 
 let pool: InstanceType<typeof DetectPool>;
 beforeAll(() => {
-  pool = new DetectPool({ threads: 2, progressIntervalMs: 0 });
+  // A long grace: these tests look at what the solver does with a cancel by itself (the watchdog
+  // that ends overrunning workers has its own test).
+  pool = new DetectPool({ threads: 2, progressIntervalMs: 0, cancelGraceMs: 60_000 });
 });
 afterAll(async () => {
   await pool.close();
@@ -100,6 +102,24 @@ describe('detectFrameParallel', () => {
     // The pool is free again.
     const { images: small } = field(32, 32, 2, 1);
     expect((await detectFrameParallel(small[0], { psfSpec: gaussian }, pool)).status).not.toBe('cancelled');
+  });
+
+  it('ends a cancelled job that does not stop by itself: its worker is replaced and the pool goes on', async () => {
+    const strict = new DetectPool({ threads: 1, progressIntervalMs: 0 });
+    try {
+      const { images } = field(64, 64, 4, 5);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      // 'busy' never reads the cancel flag: without the watchdog this run would never end.
+      const par = await detectFrameParallel(images[0], { psfSpec: gaussian, fault: 'busy' }, strict, { signal: controller.signal });
+      expect(par.status).toBe('cancelled');
+      expect(par.sources).toHaveLength(0);
+      expect(strict.replaced).toBe(0); // a cancel is not a failure
+      const { images: small } = field(32, 32, 2, 1);
+      expect((await detectFrameParallel(small[0], { psfSpec: gaussian }, strict)).status).not.toBe('cancelled');
+    } finally {
+      await strict.close();
+    }
   });
 
   it('skips every tile when the signal is already aborted', async () => {
