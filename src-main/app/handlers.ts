@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { VERSION } from '../core/version.js';
-import type { AppInfo, CatalogueFormat, EventChannel, EventMap, ExportOptions, ImageInfo, InvokeChannel, InvokeResult, SampleId } from '../shared/ipc.js';
+import type { AppInfo, CatalogueFormat, EventChannel, EventMap, ExportOptions, ImageInfo, InvokeChannel, InvokeResult, RenderRequest, SampleId } from '../shared/ipc.js';
 import type { Session } from './session.js';
 import type { SettingsStore } from './settings.js';
 import {
@@ -20,6 +20,7 @@ import {
   checkOversample,
   checkPathArgument,
   checkPsfFitRequest,
+  checkRenderRequest,
   checkSampleId,
   checkSettingsPatch,
   IpcArgumentError,
@@ -139,6 +140,12 @@ export class AppActions {
     const { data, suggestedName } = this.deps.session.exportCatalogue(format, options);
     return this.deps.host.saveFile(suggestedName, [EXPORT_FILTERS[format]], data);
   }
+
+  /** Save a rendering of the latest catalogue as a 32-bit float TIFF where the user says. */
+  async exportRendering(request: RenderRequest): Promise<string | null> {
+    const { data, suggestedName } = this.deps.session.renderTiff(request);
+    return this.deps.host.saveFile(suggestedName, [{ name: '32-bit float TIFF', extensions: ['tif', 'tiff'] }], data);
+  }
 }
 
 /** The handler of every invoke channel. */
@@ -177,6 +184,8 @@ export function createHandlers(deps: HandlerDeps, actions = new AppActions(deps)
     'settings:get': { arity: 0, run: () => settings.get() },
     'settings:set': { arity: 1, run: ([patch]) => settings.update(checkSettingsPatch(patch)) },
     'catalogue:export': { arity: 1, optional: 1, run: ([f, o]) => actions.exportWithDialog(checkCatalogueFormat(f), checkExportOptions(o)) },
+    'render:image': { arity: 1, run: ([r]) => session.render(checkRenderRequest(r)) },
+    'render:export': { arity: 1, run: ([r]) => actions.exportRendering(checkRenderRequest(r)) },
   };
 }
 

@@ -14,15 +14,26 @@ import { makeImage, type Image, type ImageSource } from '../core/image.js';
 import { fitPsf, proposeStars, shapeFwhm, type PsfShape } from '../core/psf/fit.js';
 import { buildPsf, formatPsfSpec, type PsfSpec } from '../core/psf/spec.js';
 import { noiseWeights, type NoiseOptions } from '../core/solver/noise.js';
+import { cameraNoiseOptions, pixelToNm, positionUncertaintyPx, sourcesInPhotons, validateCamera, type Camera, type CameraSettings } from '../core/camera.js';
+import { filterLocalisations, type LocalisationFilter } from '../core/catalog/filter.js';
+import { driftAt, estimateDrift, type DriftCurve } from '../core/drift.js';
+import { renderLocalisations, renderingToTiff, type Localisation } from '../core/render.js';
 import { celestialWcs, type Wcs } from '../core/wcs.js';
 import { fitsCatalog } from '../cli/detect.js';
 import { openImage } from '../cli/io.js';
 import type { DetectPool } from '../jobs/pool.js';
 import { detectFrameParallel, detectFramesParallel, type ParallelDetectOptions } from '../jobs/parallel.js';
 import type { TileProgress } from '../jobs/protocol.js';
+import { MAX_SHOWN_RENDER_PIXELS } from '../shared/ipc.js';
 import type {
   AutoLambdaRequest,
+  CameraSetting,
   CatalogueFormat,
+  CatalogueView,
+  DriftInfo,
+  FrameRange,
+  RenderRequest,
+  RenderResult,
   ConvergenceTrace,
   DetectProgress,
   DetectRequest,
@@ -100,11 +111,25 @@ export function psfSpecOf(p: PsfSetting): PsfSpec {
   }
 }
 
-function noiseOf(camera: DetectRequest['camera']): NoiseOptions {
-  const noise: NoiseOptions = { offset: camera.offset };
-  if (camera.gain !== null) noise.gain = camera.gain;
-  if (camera.readNoise !== null) noise.readNoise = camera.readNoise;
-  return noise;
+/**
+ * The core camera of the app's settings, as `cpgd detect` builds it from its options (core
+ * camera.ts): the pixel size defaults to the file's (x), null fields are not given. Throws the
+ * core's InvalidOptionError for contradictions (checkCamera refuses them first).
+ */
+export function cameraOf(c: CameraSetting, filePixelSizeNm: number | null = null): Camera {
+  const s: CameraSettings = { offset: c.offset };
+  if (c.gain !== null) s.gain = c.gain;
+  if (c.readNoise !== null) s.readNoise = c.readNoise;
+  if (c.electronsPerAdu != null) s.electronsPerAdu = c.electronsPerAdu;
+  if (c.emGain != null) s.emGain = c.emGain;
+  const px = c.pixelSizeNm ?? filePixelSizeNm;
+  if (px !== null) s.pixelSizeNm = px;
+  return validateCamera(s);
+}
+
+/** The solver's noise options of the app's camera: noise gain F²·G with an EM gain, as `cpgd detect`. */
+function noiseOf(camera: CameraSetting): NoiseOptions {
+  return cameraNoiseOptions(cameraOf(camera));
 }
 
 /** The core's PSF spec and noise options of an app request (a file PSF needs its loaded stamp). */
@@ -234,6 +259,7 @@ export function cropImage(image: Image, r: Region): Image {
 
 function row(s: Source): SourceRow {
   const r: SourceRow = { id: s.id, frame: s.frame, x: s.x, y: s.y, flux: s.flux, xErr: s.xErr, yErr: s.yErr, fluxErr: s.fluxErr, snr: s.snr };
+  if (s.background !== undefined) r.background = s.background;
   if (s.ra !== undefined && s.dec !== undefined) {
     r.ra = s.ra;
     r.dec = s.dec;
@@ -256,6 +282,37 @@ export function imageWcs(header: ImageSource['header'], name: string): { wcs: Wc
   return wcs ? { wcs, cards: header.filter((c) => WCS_KEY.test(c.key)).map((c) => ({ key: c.key, value: c.value })) } : null;
 }
 
+/** The latest complete catalogue, kept for exports and renderings. */
+interface Catalogue {
+  /** Changes with every catalogue (keys the drift cache). */
+  id: number;
+  imageName: string;
+  /** The camera image's size, pixels (the extent of renderings). */
+  width: number;
+  height: number;
+  /** In photons when `photons`. */
+  sources: Source[];
+  wcs: Wcs | null;
+  psfLabel: string;
+  psfSigma: number;
+  lambda: number;
+  photons: boolean;
+  /** The run's camera pixel size, nm (settings, else file), or null. */
+  pixelSizeNm: number | null;
+}
+
+/** The catalogue as an export or a rendering sees it (filters and drift applied). */
+export interface ViewedCatalogue {
+  sources: Source[];
+  pixelSizeNm: number | null;
+  filteredOut: number;
+  drift: DriftCurve | null;
+}
+
+export function driftInfo(c: DriftCurve): DriftInfo {
+  return { frames: [...c.frames], dxNm: Array.from(c.dxNm), dyNm: Array.from(c.dyNm), segments: c.segments.length };
+}
+
 export interface SessionOptions {
   pool: DetectPool;
   /** Least time between two progress events, ms (default 100). */
@@ -270,7 +327,9 @@ export class Session {
   private nextImageId = 1;
   private nextRunId = 1;
   private running: { runId: number; abort: AbortController } | null = null;
-  private catalogue: { imageName: string; sources: Source[]; wcs: Wcs | null; psfLabel: string; psfSigma: number; lambda: number; photons: boolean; pixelSizeNm: number | null } | null = null;
+  private catalogue: Catalogue | null = null;
+  private nextCatalogueId = 1;
+  private driftCache: { key: string; curve: DriftCurve } | null = null;
   private readonly psfFiles = new Map<number, LoadedPsfFile>();
   private nextPsfFileId = 1;
   private autoLambdaCache: { key: string; value: number } | null = null;
@@ -311,6 +370,8 @@ export class Session {
       frames: source.frames,
       pixelSizeNm: source.pixelSizeNm ? { ...source.pixelSizeNm } : null,
     };
+    const cam = source.camera;
+    if (cam && (cam.offset !== undefined || cam.emGain !== undefined)) this.info.camera = { ...cam };
     if (w) this.info.wcs = { description: w.wcs.describe(), cards: [...w.cards] };
     return { ...this.info };
   }
@@ -384,18 +445,24 @@ export class Session {
           onProgress(agg.event(p, offset));
         },
       });
-      const sources = this.onSky(region ? result.sources.map((s) => ({ ...s, x: s.x + offset.x, y: s.y + offset.y })) : result.sources);
+      const camera = this.camera(request.camera);
+      const inPhotons = sourcesInPhotons(result.sources, camera);
+      const sources = this.onSky(region ? inPhotons.map((s) => ({ ...s, x: s.x + offset.x, y: s.y + offset.y })) : inPhotons);
+      const photons = camera.aduPerPhoton !== undefined;
+      const pixelSizeNm = camera.pixelSizeNm ?? null;
       if (result.status !== 'cancelled' && !region) {
-        this.catalogue = {
+        this.setCatalogue({
           imageName: this.info!.name,
+          width: full.width,
+          height: full.height,
           sources,
           wcs: this.wcs,
           psfLabel: formatPsfSpec(psfSpecOf(request.psf)),
           psfSigma: request.psf.kind === 'gaussian' ? request.psf.sigma : request.psf.kind === 'moffat' ? request.psf.fwhm / 2.3548 : this.buildPsf(request.psf, full.width, full.height).sigma,
           lambda: result.lambda,
-          photons: result.noise.gainGiven,
-          pixelSizeNm: this.info!.pixelSizeNm?.x ?? null,
-        };
+          photons,
+          pixelSizeNm,
+        });
       }
       return {
         runId,
@@ -403,6 +470,8 @@ export class Session {
         frame: request.frame,
         region,
         frames: 1,
+        photons,
+        pixelSizeNm,
         status: result.status,
         sources: sources.map(row),
         lambda: result.lambda,
@@ -449,62 +518,104 @@ export class Session {
     return buildPsf(psfSpecOf(p), { fileImage, width, height });
   }
 
+  /** The core camera of a request, with the open file's pixel size as the default. */
+  private camera(c: CameraSetting): Camera {
+    return cameraOf(c, this.info?.pixelSizeNm?.x ?? null);
+  }
+
+  private setCatalogue(c: Omit<Catalogue, 'id'>): void {
+    this.catalogue = { ...c, id: this.nextCatalogueId++ };
+    this.driftCache = null;
+  }
+
   /**
-   * Every frame of the open image on the pool (frames side by side, read lazily). Progress names
-   * the frame that reported and how many are done; the catalogue holds all the frames' sources.
+   * The frames of the open image in `range` (default all) on the pool, side by side, read as
+   * needed (at most a few frames in memory, however long the stack). Progress names the frame
+   * that reported, the frames done, the localisations found and the time since the start; it is
+   * also sent as each frame finishes (throttled, the last always). A cancelled run keeps the
+   * frames finished before the cancel as the catalogue (frames cut short are left out whole), so
+   * the work done is not lost; the summary says how many of the frames asked for that is.
    */
   private async detectStack(request: DetectRequest, runId: number, signal: AbortSignal, started: number, onProgress?: (p: DetectProgress) => void): Promise<DetectSummary> {
     const source = this.source;
     if (!source || !this.info || request.imageId !== this.info.imageId) throw new AppError('no-image', 'that image is no longer open');
+    const range: FrameRange = request.frameRange ?? { first: 0, last: source.frames - 1 };
+    if (range.last >= source.frames) throw new AppError('invalid-argument', `frames ${range.first}–${range.last} do not exist: the image has ${source.frames} frame${source.frames === 1 ? '' : 's'} (0 to ${source.frames - 1})`);
     const psfFile = request.psf.kind === 'file' ? this.psfFile(request.psf.fileId) : undefined;
     const options = detectOptions(request, psfFile);
-    const frames = Array.from({ length: source.frames }, (_, i) => i);
+    const camera = this.camera(request.camera);
+    const frames = Array.from({ length: range.last - range.first + 1 }, (_, i) => range.first + i);
     const throttle = new Throttle(this.progressIntervalMs);
     const perFrame = new Map<number, ProgressAggregator>();
     let done = 0;
+    let localisations = 0;
     let lastTrace: DetectResult | null = null;
+    let lastEvent: DetectProgress | null = null;
+    const stackOf = (frame: number) => ({ frame, done, frames: frames.length, localisations, elapsedMs: performance.now() - started });
     const result = await detectFramesParallel(source, frames, options, this.pool, {
       signal,
-      onFrame: (_f, r) => {
+      onFrame: (f, r) => {
+        perFrame.delete(f);
+        if (r.status === 'cancelled') return;
         done++;
-        perFrame.delete(_f);
+        localisations += r.sources.length;
         lastTrace = r;
+        if (onProgress && lastEvent && (throttle.ready() || done === frames.length)) onProgress({ ...lastEvent, stack: stackOf(f) });
       },
       onProgress: (p) => {
         let agg = perFrame.get(p.frame);
         if (!agg) perFrame.set(p.frame, (agg = new ProgressAggregator(runId)));
         agg.add(p);
+        lastEvent = { ...agg.event(p), snapshot: null, stack: null };
         if (!onProgress || !throttle.ready()) return;
-        onProgress({ ...agg.event(p), snapshot: null, stack: { frame: p.frame, done, frames: frames.length } });
+        onProgress({ ...lastEvent, stack: stackOf(p.frame) });
       },
     });
-    const summaries = result.frames;
-    const sources = this.onSky(result.sources);
-    if (result.status !== 'cancelled') {
-      this.catalogue = {
+    // Only frames solved to the end count (a cancel cuts the frames in flight short).
+    const finished = result.frames.filter((f) => f.status !== 'cancelled');
+    const kept = new Set(finished.map((f) => f.frame));
+    const solved = result.status === 'cancelled' ? result.sources.filter((s) => kept.has(s.frame)).map((s, i) => ({ ...s, id: i + 1 })) : result.sources;
+    const sources = this.onSky(sourcesInPhotons(solved, camera));
+    const photons = camera.aduPerPhoton !== undefined;
+    const pixelSizeNm = camera.pixelSizeNm ?? null;
+    if (finished.length > 0) {
+      this.setCatalogue({
         imageName: this.info.name,
+        width: source.width,
+        height: source.height,
         sources,
         wcs: this.wcs,
         psfLabel: formatPsfSpec(psfSpecOf(request.psf)),
         psfSigma: this.buildPsf(request.psf, source.width, source.height).sigma,
-        lambda: summaries[0]?.lambda ?? NaN,
-        photons: request.camera.gain !== null,
-        pixelSizeNm: this.info.pixelSizeNm?.x ?? null,
-      };
+        lambda: finished[0]!.lambda,
+        photons,
+        pixelSizeNm,
+      });
     }
     const last = lastTrace as DetectResult | null;
+    let iterations = 0;
+    let gap = 0;
+    let lambdaSum = 0;
+    for (const f of finished) {
+      iterations = Math.max(iterations, f.iterations);
+      gap = Math.max(gap, f.relativeGap);
+      lambdaSum += f.lambda;
+    }
     return {
       runId,
       imageId: request.imageId,
-      frame: 0,
+      frame: range.first,
       region: null,
       frames: frames.length,
+      stack: { range: { ...range }, framesDone: finished.length },
+      photons,
+      pixelSizeNm,
       status: result.status,
       sources: sources.map(row),
-      lambda: summaries.length ? summaries.reduce((a, f) => a + f.lambda, 0) / summaries.length : NaN,
-      background: summaries[0]?.background ?? 'constant',
-      iterations: Math.max(0, ...summaries.map((f) => f.iterations)),
-      relativeGap: Math.max(0, ...summaries.map((f) => f.relativeGap)),
+      lambda: finished.length ? lambdaSum / finished.length : NaN,
+      background: finished[0]?.background ?? 'constant',
+      iterations,
+      relativeGap: gap,
       elapsedMs: performance.now() - started,
       // The convergence of the last frame that finished (each frame is its own problem).
       convergence: last ? convergenceTrace(last.tiles) : convergenceTrace([]),
@@ -566,30 +677,126 @@ export class Session {
     return this.catalogue !== null;
   }
 
+  private requireCatalogue(): Catalogue {
+    const c = this.catalogue;
+    if (!c) throw new AppError('no-catalogue', 'there is no catalogue yet: run a detection first');
+    return c;
+  }
+
+  /**
+   * The latest catalogue as exports and renderings see it, in `cpgd detect`'s order: the filters
+   * (core filterLocalisations, ids renumbered 1..N, plus an snr ceiling), then the drift estimated
+   * from the kept localisations and subtracted from their positions. The drift curve is cached.
+   */
+  viewCatalogue(view: CatalogueView = {}): ViewedCatalogue {
+    const c = this.requireCatalogue();
+    const pixelSizeNm = view.pixelSizeNm ?? c.pixelSizeNm;
+    const f = view.filter ?? {};
+    if (f.maxUncertaintyNm !== undefined && pixelSizeNm === null) throw new AppError('invalid-option', 'the uncertainty filter is in nm and needs the camera pixel size: enter it in the camera settings');
+    const core: LocalisationFilter = {};
+    if (f.minSnr !== undefined) core.minSnr = f.minSnr;
+    if (f.minPhotons !== undefined) core.minPhotons = f.minPhotons;
+    if (f.maxPhotons !== undefined) core.maxPhotons = f.maxPhotons;
+    if (f.maxUncertaintyNm !== undefined) {
+      core.maxUncertaintyNm = f.maxUncertaintyNm;
+      core.pixelSizeNm = pixelSizeNm!;
+    }
+    const capped = f.maxSnr === undefined ? c.sources : c.sources.filter((s) => s.snr <= f.maxSnr!);
+    let sources = Object.keys(core).length > 0 || capped !== c.sources ? filterLocalisations(capped, core) : c.sources;
+    const filteredOut = c.sources.length - sources.length;
+    let drift: DriftCurve | null = null;
+    if (view.driftSegmentFrames !== undefined) {
+      if (pixelSizeNm === null) throw new AppError('invalid-option', 'drift correction needs the camera pixel size: enter it in the camera settings');
+      const key = JSON.stringify([c.id, pixelSizeNm, f, view.driftSegmentFrames]);
+      if (this.driftCache?.key === key) drift = this.driftCache.curve;
+      else {
+        drift = estimateDrift(localisationsOf(sources, pixelSizeNm), { segmentFrames: view.driftSegmentFrames });
+        this.driftCache = { key, curve: drift };
+      }
+      const curve = drift;
+      sources = sources.map((s) => {
+        const d = driftAt(curve, s.frame);
+        return { ...s, x: s.x - d.dx / pixelSizeNm, y: s.y - d.dy / pixelSizeNm };
+      });
+      const wcs = c.wcs;
+      if (wcs) for (const s of sources) [s.ra, s.dec] = wcs.pixelToWorld(s.x, s.y);
+    }
+    return { sources, pixelSizeNm, filteredOut, drift };
+  }
+
   /** The latest complete catalogue as file contents (text, or bytes for FITS), and a file name to suggest. */
   exportCatalogue(format: CatalogueFormat, options: ExportOptions = {}): { data: string | Uint8Array; suggestedName: string } {
-    const c = this.catalogue;
-    if (!c) throw new AppError('no-catalogue', 'there is no catalogue to export yet: run a detection first');
-    const stem = c.imageName.replace(/\.(fits?|fts|tiff?)(\.gz)?$/i, '') || 'catalogue';
+    const c = this.requireCatalogue();
+    if (format === 'thunderstorm' && (options.pixelSizeNm ?? c.pixelSizeNm) === null) {
+      throw new AppError('invalid-option', 'a ThunderSTORM export needs the camera pixel size in nm (the image does not give it): enter it in the camera settings');
+    }
+    const { sources, pixelSizeNm } = this.viewCatalogue(options);
+    const stem = stemOf(c.imageName);
     switch (format) {
       // As `cpgd detect` writes them: ra/dec columns with a WCS, nm columns with a pixel size.
       case 'csv':
-        return { data: formatCatalogCsv(c.sources, { wcs: c.wcs !== null, ...(c.pixelSizeNm !== null ? { pixelSizeNm: c.pixelSizeNm } : {}) }), suggestedName: `${stem}.csv` };
+        return { data: formatCatalogCsv(sources, { wcs: c.wcs !== null, ...(pixelSizeNm !== null ? { pixelSizeNm } : {}) }), suggestedName: `${stem}.csv` };
       case 'ds9': {
         const scale = c.wcs?.pixelScale() ?? NaN;
-        const onSky = c.wcs !== null && Number.isFinite(scale) && scale > 0 && c.sources.every((s) => Number.isFinite(s.ra) && Number.isFinite(s.dec));
-        return { data: onSky ? formatDs9Regions(c.sources, { system: 'fk5', pixelScale: scale }) : formatDs9Regions(c.sources), suggestedName: `${stem}.reg` };
+        const onSky = c.wcs !== null && Number.isFinite(scale) && scale > 0 && sources.every((s) => Number.isFinite(s.ra) && Number.isFinite(s.dec));
+        return { data: onSky ? formatDs9Regions(sources, { system: 'fk5', pixelScale: scale }) : formatDs9Regions(sources), suggestedName: `${stem}.reg` };
       }
-      case 'thunderstorm': {
-        const pixelSizeNm = options.pixelSizeNm ?? c.pixelSizeNm;
-        if (pixelSizeNm === null) throw new AppError('invalid-option', 'a ThunderSTORM export needs the camera pixel size in nm (the image does not give it): enter it beside the export button');
-        return { data: formatThunderstormCsv(c.sources, { pixelSizeNm, psfSigmaPx: c.psfSigma }), suggestedName: `${stem}.thunderstorm.csv` };
-      }
+      case 'thunderstorm':
+        return { data: formatThunderstormCsv(sources, { pixelSizeNm: pixelSizeNm!, psfSigmaPx: c.psfSigma }), suggestedName: `${stem}.thunderstorm.csv` };
       case 'fits': {
-        return { data: fitsCatalog(c.sources, c.photons, { image: c.imageName, psf: c.psfLabel, lambda: String(Number(c.lambda.toPrecision(6))) }), suggestedName: `${stem}.cat.fits` };
+        return { data: fitsCatalog(sources, c.photons, { image: c.imageName, psf: c.psfLabel, lambda: String(Number(c.lambda.toPrecision(6))) }), suggestedName: `${stem}.cat.fits` };
       }
     }
   }
+
+  /**
+   * A super-resolution rendering of the latest catalogue (core render.ts, as `cpgd render`): the
+   * localisations of the catalogue view in nm from the corner of the first camera pixel, over the
+   * camera image's extent. `maxPixels` bounds its size (the app shows at most
+   * MAX_SHOWN_RENDER_PIXELS; a TIFF export may be larger, up to the core's limit).
+   */
+  render(request: RenderRequest, maxPixels = MAX_SHOWN_RENDER_PIXELS): RenderResult {
+    const c = this.requireCatalogue();
+    const viewed = this.viewCatalogue(request);
+    const px = viewed.pixelSizeNm;
+    if (px === null) throw new AppError('invalid-option', 'a rendering needs the camera pixel size in nm: enter it in the camera settings');
+    const r = request.renderPixelSizeNm;
+    const width = Math.max(1, Math.ceil((c.width * px) / r));
+    const height = Math.max(1, Math.ceil((c.height * px) / r));
+    if (width * height > maxPixels) {
+      const least = Math.ceil(px * Math.sqrt((c.width * c.height) / maxPixels) * 10) / 10;
+      throw new AppError('invalid-option', `a rendering at ${r} nm would be ${width}×${height} pixels (at most ${maxPixels} here): choose a render pixel size of at least ${least} nm`);
+    }
+    const image = renderLocalisations(localisationsOf(viewed.sources, px), { pixelSizeNm: r, mode: request.mode, width, height });
+    return {
+      width,
+      height,
+      renderPixelSizeNm: r,
+      cameraPixelSizeNm: px,
+      mode: request.mode,
+      pixels: image.data,
+      stats: frameStats(image.data),
+      drawn: image.drawn,
+      filteredOut: viewed.filteredOut,
+      drift: viewed.drift ? driftInfo(viewed.drift) : null,
+    };
+  }
+
+  /** The rendering as a 32-bit float TIFF calibrated for ImageJ (as `cpgd render` writes it), and a name to suggest. */
+  renderTiff(request: RenderRequest): { data: Uint8Array; suggestedName: string } {
+    const r = this.render(request, 2 ** 26);
+    const data = renderingToTiff({ width: r.width, height: r.height, pixelSizeNm: r.renderPixelSizeNm, originNm: { x: 0, y: 0 }, mode: r.mode, data: r.pixels, drawn: r.drawn, outside: 0 });
+    return { data, suggestedName: `${stemOf(this.catalogue!.imageName)}.render-${r.renderPixelSizeNm}nm.tif` };
+  }
+}
+
+function stemOf(imageName: string): string {
+  return imageName.replace(/\.(fits?|fts|tiff?)(\.gz)?$/i, '') || 'catalogue';
+}
+
+/** Sources as localisations in nm (from the corner of the first pixel), as `cpgd detect --drift` and `cpgd render` take them. */
+export function localisationsOf(sources: readonly Source[], pixelSizeNm: number): Localisation[] {
+  return sources.map((s) => ({ frame: s.frame, xNm: pixelToNm(s.x, pixelSizeNm), yNm: pixelToNm(s.y, pixelSizeNm), uncertaintyNm: positionUncertaintyPx(s) * pixelSizeNm, photons: s.flux }));
 }
 
 /** A region clipped to the image; refused when too little of it is inside. */

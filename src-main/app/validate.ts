@@ -11,6 +11,9 @@ import type {
   BackgroundSetting,
   CameraSetting,
   CatalogueFormat,
+  CatalogueView,
+  LocalisationFilterSetting,
+  RenderRequest,
   DetectRequest,
   ExportOptions,
   Region,
@@ -145,14 +148,27 @@ export function checkBackground(v: unknown, field = 'background'): BackgroundSet
   return v as BackgroundSetting;
 }
 
+/**
+ * A camera: gain, offset and read noise required; pixel size, photoelectrons per ADU and EM gain
+ * optional (null or absent: not given). The gain is given one way only, as `cpgd detect` takes it.
+ */
 export function checkCamera(v: unknown, field = 'camera'): CameraSetting {
-  const o = record(v, field, ['gain', 'offset', 'readNoise']);
+  const o = record(v, field, ['gain', 'offset', 'readNoise', 'pixelSizeNm', 'electronsPerAdu', 'emGain']);
   for (const k of ['gain', 'offset', 'readNoise']) if (!(k in o)) fail(`${field}.${k}`, 'is required');
-  return {
+  const c: CameraSetting = {
     gain: checkNullableNumber(o.gain, `${field}.gain`, { above: 0 }),
     offset: checkNumber(o.offset, `${field}.offset`),
     readNoise: checkNullableNumber(o.readNoise, `${field}.readNoise`, { min: 0 }),
   };
+  const optional = (k: 'pixelSizeNm' | 'electronsPerAdu' | 'emGain', rule: NumberRule) => {
+    if (o[k] !== undefined) c[k] = checkNullableNumber(o[k], `${field}.${k}`, rule);
+  };
+  optional('pixelSizeNm', { above: 0, max: 1e6 });
+  optional('electronsPerAdu', { above: 0 });
+  optional('emGain', { min: 1 });
+  if (c.gain !== null && (c.electronsPerAdu ?? null) !== null) fail(`${field}.electronsPerAdu`, 'contradicts gain: give the camera either as ADU per photon or as photoelectrons per ADU (with the EM gain)');
+  if ((c.emGain ?? null) !== null && (c.electronsPerAdu ?? null) === null) fail(`${field}.emGain`, 'needs electronsPerAdu (photoelectrons per ADU): ADU per photon is then EM gain / photoelectrons per ADU');
+  return c;
 }
 
 export function checkSettingsPatch(v: unknown, field = 'patch'): SettingsPatch {
@@ -183,7 +199,7 @@ export function checkRegion(v: unknown, field = 'region'): Region {
 }
 
 export function checkDetectRequest(v: unknown, field = 'request'): DetectRequest {
-  const o = record(v, field, ['imageId', 'frame', 'psf', 'lambda', 'background', 'camera', 'region', 'allFrames']);
+  const o = record(v, field, ['imageId', 'frame', 'psf', 'lambda', 'background', 'camera', 'region', 'allFrames', 'frameRange']);
   const r: DetectRequest = {
     imageId: checkIndex(o.imageId, `${field}.imageId`),
     frame: checkIndex(o.frame, `${field}.frame`),
@@ -197,6 +213,14 @@ export function checkDetectRequest(v: unknown, field = 'request'): DetectRequest
     if (typeof o.allFrames !== 'boolean') fail(`${field}.allFrames`, 'must be true or false');
     if (o.allFrames && r.region) fail(`${field}.allFrames`, 'cannot be combined with a region');
     if (o.allFrames) r.allFrames = true;
+  }
+  if (o.frameRange !== undefined) {
+    if (!r.allFrames) fail(`${field}.frameRange`, 'only with allFrames');
+    const f = record(o.frameRange, `${field}.frameRange`, ['first', 'last']);
+    const first = checkIndex(f.first, `${field}.frameRange.first`);
+    const last = checkIndex(f.last, `${field}.frameRange.last`);
+    if (last < first) fail(`${field}.frameRange.last`, `must be ≥ first (${first})`);
+    r.frameRange = { first, last };
   }
   return r;
 }
@@ -239,13 +263,46 @@ export function checkCatalogueFormat(v: unknown, field = 'format'): CatalogueFor
   return v as CatalogueFormat;
 }
 
+const FILTER_KEYS = ['minSnr', 'maxSnr', 'minPhotons', 'maxPhotons', 'maxUncertaintyNm'] as const;
+
+/** Localisation filters: each bound optional; a lower bound above its upper bound is refused. */
+export function checkFilter(v: unknown, field = 'filter'): LocalisationFilterSetting {
+  const o = record(v, field, FILTER_KEYS);
+  const out: LocalisationFilterSetting = {};
+  for (const k of FILTER_KEYS) {
+    if (o[k] === undefined) continue;
+    out[k] = checkNumber(o[k], `${field}.${k}`, k === 'maxUncertaintyNm' ? { above: 0 } : k.endsWith('Snr') ? { min: 0 } : {});
+  }
+  if (out.minSnr !== undefined && out.maxSnr !== undefined && out.minSnr > out.maxSnr) fail(`${field}.maxSnr`, `is below minSnr ${out.minSnr}: nothing could be kept`);
+  if (out.minPhotons !== undefined && out.maxPhotons !== undefined && out.minPhotons > out.maxPhotons) fail(`${field}.maxPhotons`, `is below minPhotons ${out.minPhotons}: nothing could be kept`);
+  return out;
+}
+
+const VIEW_KEYS = ['pixelSizeNm', 'filter', 'driftSegmentFrames'] as const;
+
+function checkView(o: Record<string, unknown>, field: string): CatalogueView {
+  const out: CatalogueView = {};
+  if (o.pixelSizeNm !== undefined) out.pixelSizeNm = checkNumber(o.pixelSizeNm, `${field}.pixelSizeNm`, { above: 0, max: 1e6 });
+  if (o.filter !== undefined) out.filter = checkFilter(o.filter, `${field}.filter`);
+  if (o.driftSegmentFrames !== undefined) out.driftSegmentFrames = checkNumber(o.driftSegmentFrames, `${field}.driftSegmentFrames`, { integer: true, min: 1, max: 1e7 });
+  return out;
+}
+
 /** Export options; undefined (left out) is no options. */
 export function checkExportOptions(v: unknown, field = 'options'): ExportOptions {
   if (v === undefined) return {};
-  const o = record(v, field, ['pixelSizeNm']);
-  const out: ExportOptions = {};
-  if (o.pixelSizeNm !== undefined) out.pixelSizeNm = checkNumber(o.pixelSizeNm, `${field}.pixelSizeNm`, { above: 0, max: 1e6 });
-  return out;
+  return checkView(record(v, field, VIEW_KEYS), field);
+}
+
+/** A rendering of the catalogue: render pixel size (nm) and mode, with the catalogue view. */
+export function checkRenderRequest(v: unknown, field = 'request'): RenderRequest {
+  const o = record(v, field, [...VIEW_KEYS, 'renderPixelSizeNm', 'mode']);
+  if (o.mode !== 'histogram' && o.mode !== 'gaussian') fail(`${field}.mode`, "must be 'histogram' or 'gaussian'");
+  return {
+    ...checkView(o, field),
+    renderPixelSizeNm: checkNumber(o.renderPixelSizeNm, `${field}.renderPixelSizeNm`, { above: 0, max: 1e6 }),
+    mode: o.mode as RenderRequest['mode'],
+  };
 }
 
 export function checkSampleId(v: unknown, field = 'sample'): SampleId {

@@ -41,6 +41,11 @@ export interface ImageInfo {
   frames: number;
   /** Physical pixel size in nanometres, when the file says. */
   pixelSizeNm: { x: number; y: number } | null;
+  /**
+   * Camera fields the file gives (OME-TIFF detector Offset in ADU; EMCCD AmplificationGain as the EM
+   * gain), which the app prefills in the camera settings as `cpgd detect` takes them.
+   */
+  camera?: { offset?: number; emGain?: number };
   /** Set when the image is one of the samples that ship with the app (see SAMPLES). */
   sample?: SampleId;
   /**
@@ -109,14 +114,26 @@ export type LambdaSetting = { mode: 'auto'; factor: number } | { mode: 'value'; 
 
 export type BackgroundSetting = 'auto' | 'none' | 'constant' | 'plane' | 'surface';
 
-/** Camera model; null fields are estimated from the image. */
+/**
+ * Camera model in physical units (core/camera.ts, the same as `cpgd detect`'s options); null
+ * fields are estimated from the image or unknown. The gain is given either as ADU per photon
+ * (`gain`, the CLI's --gain) or as photoelectrons per ADU with an optional EM gain
+ * (`electronsPerAdu`, `emGain`: ADU per photon = emGain / electronsPerAdu), not both. With either,
+ * fluxes are photons. The optional fields may be absent (settings of older versions).
+ */
 export interface CameraSetting {
-  /** ADU per photon (> 0). */
+  /** ADU per photon (> 0); null: not given. */
   gain: number | null;
-  /** ADU of zero light. */
+  /** ADU of zero light (base level, bias). */
   offset: number;
-  /** ADU rms (≥ 0). */
+  /** ADU rms (≥ 0); null: folded into the measured sky noise. */
   readNoise: number | null;
+  /** Camera pixel size in the sample plane, nm (> 0); null: unknown (positions in pixels only). */
+  pixelSizeNm?: number | null;
+  /** Photoelectrons per ADU (> 0), the camera sheet's conversion factor; null: not given. */
+  electronsPerAdu?: number | null;
+  /** EM gain of an EMCCD (≥ 1; needs electronsPerAdu); null or 1: no electron multiplication. */
+  emGain?: number | null;
 }
 
 export interface WindowSetting {
@@ -167,6 +184,17 @@ export interface DetectRequest {
    * workers), not only `frame`; the catalogue holds them all. Not with `region`.
    */
   allFrames?: boolean;
+  /**
+   * With `allFrames`: only frames `first` … `last` (0-based, inclusive, as `cpgd detect --frames
+   * A-B`). Default: every frame.
+   */
+  frameRange?: FrameRange;
+}
+
+/** Frames first … last of a stack, 0-based and inclusive. */
+export interface FrameRange {
+  first: number;
+  last: number;
 }
 
 /** Stars to fit the PSF shape to, in a frame of the open image. */
@@ -214,7 +242,7 @@ export interface AutoLambdaRequest {
 }
 
 /** One catalogue row as the renderer shows it: the core Source without its optional fields. */
-export type SourceRow = Pick<Source, 'id' | 'frame' | 'x' | 'y' | 'flux' | 'xErr' | 'yErr' | 'fluxErr' | 'snr' | 'ra' | 'dec'>;
+export type SourceRow = Pick<Source, 'id' | 'frame' | 'x' | 'y' | 'flux' | 'xErr' | 'yErr' | 'fluxErr' | 'snr' | 'ra' | 'dec' | 'background'>;
 
 export type DetectStatus = 'converged' | 'max-iter' | 'cancelled';
 
@@ -242,6 +270,16 @@ export interface DetectSummary {
   region: Region | null;
   /** Frames solved: 1, or all the frames of a stack (then `frame` is the first and the sources carry theirs). */
   frames: number;
+  /**
+   * A stack run: the frames asked for and how many of them were solved to the end. A cancelled
+   * stack run keeps the frames it finished (`framesDone` < `frames`, status 'cancelled'): they
+   * are the catalogue shown and exported; frames cut short by the cancel are left out whole.
+   */
+  stack?: { range: FrameRange; framesDone: number };
+  /** Fluxes (and backgrounds) are photons: the camera gain was given. Otherwise image units above the offset. */
+  photons: boolean;
+  /** The camera pixel size of the run, nm (the settings', else the file's), or null. */
+  pixelSizeNm: number | null;
   status: DetectStatus;
   sources: SourceRow[];
   lambda: number;
@@ -286,18 +324,84 @@ export interface DetectProgress {
    * A run over all the frames of a stack: frames finished and in all (null for one frame). The
    * other fields then describe the frame that reported (`frame`), and there is no snapshot.
    */
-  stack: { frame: number; done: number; frames: number } | null;
+  stack: {
+    frame: number;
+    done: number;
+    frames: number;
+    /** Localisations in the frames done. */
+    localisations: number;
+    /** Time since the run started, ms (main's clock): rate = done / elapsed. */
+    elapsedMs: number;
+  } | null;
 }
 
 export type CatalogueFormat = 'csv' | 'ds9' | 'thunderstorm' | 'fits';
 
-/** Options of a catalogue export. */
-export interface ExportOptions {
+/**
+ * Per-localisation filters (inclusive bounds; absent: no bound), as the source table applies
+ * them: snr, flux (photons with a calibrated camera) and position uncertainty √((x_err² +
+ * y_err²)/2) in nm (needs the camera pixel size).
+ */
+export interface LocalisationFilterSetting {
+  minSnr?: number;
+  maxSnr?: number;
+  minPhotons?: number;
+  maxPhotons?: number;
+  maxUncertaintyNm?: number;
+}
+
+/**
+ * How the latest catalogue is seen by exports and renderings: the camera pixel size, the filters
+ * and drift correction. Applied in the order `cpgd detect` applies them: filters, then the drift
+ * estimated from the kept localisations and subtracted from their positions.
+ */
+export interface CatalogueView {
   /**
-   * Camera pixel size in the sample plane, nm: ThunderSTORM coordinates are in nm. Default: the
-   * pixel size the image file gives; a ThunderSTORM export without either is refused.
+   * Camera pixel size in the sample plane, nm: nm columns in the CSV, ThunderSTORM coordinates.
+   * Default: the run's (camera settings, else the image file's); a ThunderSTORM export, a
+   * rendering or drift correction without one is refused.
    */
   pixelSizeNm?: number;
+  filter?: LocalisationFilterSetting;
+  /** Correct stage drift with segments of this many frames (≥ 1, at least two segments), as `cpgd detect --drift`. */
+  driftSegmentFrames?: number;
+}
+
+/** Options of a catalogue export. */
+export type ExportOptions = CatalogueView;
+
+/** A super-resolution rendering of the latest catalogue (core/render.ts), as `cpgd render` makes it. */
+export interface RenderRequest extends CatalogueView {
+  /** Render pixel size, nm (> 0), e.g. 10. */
+  renderPixelSizeNm: number;
+  mode: 'histogram' | 'gaussian';
+}
+
+/** Rendering pixels shown in the app at most (4096²); exports may be larger (core MAX_RENDER_PIXELS). */
+export const MAX_SHOWN_RENDER_PIXELS = 4096 * 4096;
+
+/** A drift curve: the drift of every frame, nm (0 at the first), subtracted from positions when correcting. */
+export interface DriftInfo {
+  frames: number[];
+  dxNm: number[];
+  dyNm: number[];
+  segments: number;
+}
+
+export interface RenderResult {
+  width: number;
+  height: number;
+  renderPixelSizeNm: number;
+  cameraPixelSizeNm: number;
+  mode: 'histogram' | 'gaussian';
+  /** Row-major, localisations per render pixel. */
+  pixels: Float32Array;
+  stats: FrameStats;
+  /** Localisations drawn, and those the filters left out. */
+  drawn: number;
+  filteredOut: number;
+  /** The drift curve applied, when drift correction is on. */
+  drift: DriftInfo | null;
 }
 
 /** The sample images that ship with the app (resources/samples), named by id, never by path. */
@@ -385,6 +489,10 @@ export interface InvokeMap {
    * The options may be left out.
    */
   'catalogue:export': { args: [format: CatalogueFormat, options?: ExportOptions]; result: string | null };
+  /** Render the latest catalogue (at most MAX_SHOWN_RENDER_PIXELS) for the rendering view. */
+  'render:image': { args: [request: RenderRequest]; result: RenderResult };
+  /** Render the latest catalogue and save it as a 32-bit float TIFF through the host; the path, or null when cancelled. */
+  'render:export': { args: [request: RenderRequest]; result: string | null };
 }
 
 /** Events: main → renderer. */
@@ -419,6 +527,8 @@ export const RENDERER_CHANNELS = [
   'settings:get',
   'settings:set',
   'catalogue:export',
+  'render:image',
+  'render:export',
 ] as const satisfies readonly RendererChannel[];
 export const EVENT_CHANNELS = ['detect:progress', 'image:opened', 'app:message'] as const satisfies readonly EventChannel[];
 /**
