@@ -25,14 +25,16 @@ export function drawFrame(display: Display): Attachment<HTMLCanvasElement> {
     const w = display.canvasW;
     const h = display.canvasH;
     const ws = display.ws;
-    const sources = display.showSources ? ws.sources : [];
-    const regionRun = display.showSources ? ws.regionShown : null;
-    const particles = ws.running ? ws.particles : null;
-    const region = ws.region;
-    const drag = display.regionDrag;
+    // The overlays are in camera pixels: on the camera frame only, not on a rendering.
+    const onImage = display.mode === 'image';
+    const sources = display.showSources && onImage ? ws.sources : [];
+    const regionRun = display.showSources && onImage ? ws.regionShown : null;
+    const particles = ws.running && onImage ? ws.particles : null;
+    const region = onImage ? ws.region : null;
+    const drag = onImage ? display.regionDrag : null;
     const selected = ws.selectedId;
-    const picked = ws.psfStars;
-    const fitted = ws.psfFit?.stars ?? [];
+    const picked = onImage ? ws.psfStars : [];
+    const fitted = onImage ? (ws.psfFit?.stars ?? []) : [];
 
     const ctx = canvas.getContext('2d');
     if (!ctx) return;

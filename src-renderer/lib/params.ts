@@ -24,6 +24,12 @@ export interface ParamsForm {
   offset: string;
   /** Empty: folded into the measured sky noise. */
   readNoise: string;
+  /** Camera pixel size in the sample plane, nm; empty: unknown (the file's, if it gives one). */
+  pixelSize: string;
+  /** Photoelectrons per ADU; empty: not given (use the gain in ADU per photon, or none). */
+  ePerAdu: string;
+  /** EM gain (≥ 1, with photoelectrons per ADU); empty: no electron multiplication. */
+  emGain: string;
 }
 
 export type FormErrors = Partial<Record<keyof ParamsForm, string>>;
@@ -51,6 +57,9 @@ export function formFromParams(p: DetectParams): ParamsForm {
     gain: p.camera.gain === null ? '' : String(p.camera.gain),
     offset: String(p.camera.offset),
     readNoise: p.camera.readNoise === null ? '' : String(p.camera.readNoise),
+    pixelSize: p.camera.pixelSizeNm == null ? '' : String(p.camera.pixelSizeNm),
+    ePerAdu: p.camera.electronsPerAdu == null ? '' : String(p.camera.electronsPerAdu),
+    emGain: p.camera.emGain == null ? '' : String(p.camera.emGain),
   };
 }
 
@@ -101,6 +110,16 @@ export function paramsFromForm(f: ParamsForm, psfFile: PsfFileInfo | null = null
     offset: String(f.offset).trim() === '' ? 0 : num('offset', {}),
     readNoise: optional('readNoise', { min: 0 }),
   };
+  // The fields of physical units are sent only when given (settings of older versions lack them).
+  const pixelSizeNm = optional('pixelSize', { above: 0, max: 1e6 });
+  const electronsPerAdu = optional('ePerAdu', { above: 0 });
+  const emGain = optional('emGain', { min: 1 });
+  if (pixelSizeNm !== null) camera.pixelSizeNm = pixelSizeNm;
+  if (electronsPerAdu !== null) camera.electronsPerAdu = electronsPerAdu;
+  if (emGain !== null) camera.emGain = emGain;
+  // One way to give the gain, as `cpgd detect` takes it.
+  if (camera.gain !== null && electronsPerAdu !== null && !errors.ePerAdu) errors.ePerAdu = 'or the gain in ADU/photon, not both';
+  if (emGain !== null && electronsPerAdu === null && !errors.emGain) errors.emGain = 'needs e⁻ per ADU';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return { ok: true, params: { psf, lambda, background: f.background, camera } };
 }

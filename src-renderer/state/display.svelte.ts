@@ -2,6 +2,11 @@
  * How the frame is shown: stretch, limits, colour map, and the view (zoom and pan) of the canvas.
  * The RGBA bitmap is derived from the frame and these choices (recomputed only when they change,
  * not on pan or zoom); the canvas attachments draw it.
+ *
+ * Two things can be shown with the same controls: the camera frame ('image') or the super-
+ * resolution rendering of the localisations ('rendering'), each a displayable grid of pixels.
+ * Each keeps its own stretch, limits, colour map and view, so switching back and forth finds
+ * both as they were left.
  */
 import { colormap, type ColormapName } from '../lib/colormap.js';
 import { renderRgba } from '../lib/render.js';
@@ -21,13 +26,72 @@ export interface Cursor {
   row: number;
 }
 
+/** A grid of pixels the view shows: a camera frame or a rendering. */
+export interface Displayable {
+  width: number;
+  height: number;
+  pixels: Float32Array;
+}
+
+export type DisplayMode = 'image' | 'rendering';
+
+interface ModeSettings {
+  stretch: StretchKind;
+  limitsMode: LimitsMode;
+  colormap: ColormapName;
+  view: View;
+}
+
 export class Display {
   readonly ws: Workspace;
-  stretch = $state<StretchKind>('asinh');
-  limitsMode = $state<LimitsMode>('zscale');
-  colormap = $state<ColormapName>('grey');
+  /** What is shown: the camera frame or the rendering of the localisations. */
+  mode = $state<DisplayMode>('image');
+  private settings = $state<Record<DisplayMode, ModeSettings>>({
+    image: { stretch: 'asinh', limitsMode: 'zscale', colormap: 'grey', view: { scale: 1, offsetX: 0, offsetY: 0 } },
+    // Renderings are mostly empty with a few bright pixels: limits by percentile, a colour map.
+    rendering: { stretch: 'sqrt', limitsMode: 'p999', colormap: 'viridis', view: { scale: 1, offsetX: 0, offsetY: 0 } },
+  });
   showSources = $state(true);
-  view = $state.raw<View>({ scale: 1, offsetX: 0, offsetY: 0 });
+
+  get stretch(): StretchKind {
+    return this.settings[this.mode].stretch;
+  }
+  set stretch(v: StretchKind) {
+    this.settings[this.mode].stretch = v;
+  }
+  get limitsMode(): LimitsMode {
+    return this.settings[this.mode].limitsMode;
+  }
+  set limitsMode(v: LimitsMode) {
+    this.settings[this.mode].limitsMode = v;
+  }
+  get colormap(): ColormapName {
+    return this.settings[this.mode].colormap;
+  }
+  set colormap(v: ColormapName) {
+    this.settings[this.mode].colormap = v;
+  }
+  get view(): View {
+    return this.settings[this.mode].view;
+  }
+  set view(v: View) {
+    this.settings[this.mode].view = v;
+  }
+
+  /** The pixels shown: the frame, or the rendering in rendering mode. */
+  shown: Displayable | null = $derived.by(() => (this.mode === 'rendering' ? this.ws.rendering : this.ws.frame));
+
+  /** Show the rendering (fitted to the canvas the first time a rendering of its size arrives) or the image. */
+  setMode(mode: DisplayMode): void {
+    if (mode === 'rendering' && !this.ws.rendering) return;
+    this.mode = mode;
+  }
+
+  /** A new rendering: show it, fitted when its size changed. */
+  showRendering(r: Displayable, previous: { width: number; height: number } | null): void {
+    this.mode = 'rendering';
+    if (!previous || previous.width !== r.width || previous.height !== r.height) this.requestFit(r.width, r.height);
+  }
   /** Canvas size in CSS pixels. */
   canvasW = $state(0);
   canvasH = $state(0);
@@ -41,12 +105,12 @@ export class Display {
   }
 
   limits: Limits = $derived.by(() => {
-    const f = this.ws.frame;
+    const f = this.shown;
     return f ? computeLimits(f.pixels, this.limitsMode) : { lo: 0, hi: 1 };
   });
 
   rgba: { width: number; height: number; data: Uint8ClampedArray<ArrayBuffer> } | null = $derived.by(() => {
-    const f = this.ws.frame;
+    const f = this.shown;
     if (!f) return null;
     const data = new Uint8ClampedArray(4 * f.width * f.height);
     renderRgba(f.pixels, this.limits, stretchTable(this.stretch), colormap(this.colormap), data);
@@ -56,7 +120,7 @@ export class Display {
   /** The pixel under the cursor and its value, when inside the frame. */
   readout: { col: number; row: number; x: number; y: number; value: number } | null = $derived.by(() => {
     const c = this.cursor;
-    const f = this.ws.frame;
+    const f = this.shown;
     if (!c || !f || c.col < 0 || c.row < 0 || c.col >= f.width || c.row >= f.height) return null;
     return { ...c, value: f.pixels[c.row * f.width + c.col]! };
   });
@@ -68,7 +132,7 @@ export class Display {
   sky: { ra: number; dec: number } | null = $derived.by(() => {
     const c = this.cursor;
     const w = this.wcs;
-    if (!c || !w) return null;
+    if (!c || !w || this.mode !== 'image') return null;
     const [ra, dec] = w.pixelToWorld(c.x, c.y);
     return { ra, dec };
   });
@@ -76,7 +140,7 @@ export class Display {
   /** The detected source nearest the cursor, within 3 image pixels (or 8 screen pixels). */
   hovered: SourceRow | null = $derived.by(() => {
     const c = this.cursor;
-    if (!c) return null;
+    if (!c || this.mode !== 'image') return null;
     const reach = Math.max(3, 8 / this.view.scale);
     const shown = this.ws.regionShown?.sources ?? [];
     return nearestSource(this.ws.sources, c.x, c.y, reach) ?? nearestSource(shown, c.x, c.y, reach);
@@ -103,6 +167,7 @@ export class Display {
 
   /** Add the star under the cursor to the PSF fit's stars (at most MAX_FIT_STARS). */
   pickStar(): void {
+    if (this.mode !== 'image') return;
     const c = this.cursor;
     const f = this.ws.frame;
     if (!c || !f || c.col < 0 || c.row < 0 || c.col >= f.width || c.row >= f.height) return;
@@ -115,7 +180,7 @@ export class Display {
     const d = this.regionDrag;
     this.regionDrag = null;
     const f = this.ws.frame;
-    if (!d || !f) return;
+    if (!d || !f || this.mode !== 'image') return;
     const x0 = Math.max(0, Math.round(Math.min(d.x0, d.x1) + 0.5));
     const y0 = Math.max(0, Math.round(Math.min(d.y0, d.y1) + 0.5));
     const x1 = Math.min(f.width, Math.round(Math.max(d.x0, d.x1) + 0.5));
@@ -131,7 +196,7 @@ export class Display {
   }
 
   fit(): void {
-    const f = this.ws.frame ?? this.ws.image;
+    const f = this.shown ?? this.ws.image;
     if (f) this.requestFit(f.width, f.height);
   }
 

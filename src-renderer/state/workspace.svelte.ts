@@ -7,6 +7,7 @@ import {
   SAMPLES,
   type AppInfo,
   type CatalogueFormat,
+  type CatalogueView,
   type CpgdApi,
   type DetectProgress,
   type DetectRequest,
@@ -17,6 +18,8 @@ import {
   type ImageInfo,
   type IpcResult,
   type ParticleSnapshot,
+  type RenderRequest,
+  type RenderResult,
   type PsfFileInfo,
   type PsfFitSummary,
   type SavedPsfSetting,
@@ -26,6 +29,28 @@ import {
 } from '../../src-main/shared/ipc.js';
 import { emptySeries, liveSeries, pushSample, sampleOf, traceSeries, type ChartSeries, type LiveSample } from '../lib/convergence.js';
 import { defaultParams, type DetectParams } from '../lib/params.js';
+import { parseFrameRange } from '../lib/stack.js';
+import { filterSetting, parseBound, type RangeFilter } from '../lib/table.js';
+
+/** The source table's bounds as typed (empty: no bound). */
+export interface FilterForm {
+  snrMin: string;
+  snrMax: string;
+  fluxMin: string;
+  fluxMax: string;
+  /** nm. */
+  uncertaintyMax: string;
+}
+
+/** The rendering's settings as typed. */
+export interface RenderForm {
+  /** Render pixel size, nm. */
+  pixelSize: string;
+  mode: 'histogram' | 'gaussian';
+  drift: boolean;
+  /** Frames per drift segment. */
+  segment: string;
+}
 
 export interface Message {
   level: 'info' | 'error';
@@ -70,6 +95,16 @@ export class Workspace {
   /** The latest PSF fit, until applied or the image changes. */
   psfFit = $state.raw<PsfFitSummary | null>(null);
   fitting = $state(false);
+  /** The table's filters, which the exports and renderings follow. */
+  filterForm = $state<FilterForm>({ snrMin: '', snrMax: '', fluxMin: '', fluxMax: '', uncertaintyMax: '' });
+  /** The frames of a stack run, as typed (empty: from the first, to the last). */
+  rangeForm = $state({ first: '', last: '' });
+  renderForm = $state<RenderForm>({ pixelSize: '10', mode: 'gaussian', drift: false, segment: '10' });
+  /** The latest rendering of the catalogue (raw: its pixels are never proxied). */
+  rendering = $state.raw<RenderResult | null>(null);
+  renderBusy = $state(false);
+  /** Called when a rendering arrives (the display shows it). */
+  onRendering: ((r: RenderResult) => void) | null = null;
   /** Called to centre the view on image coordinates (the display does it). */
   onCentre: ((x: number, y: number) => void) | null = null;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
@@ -81,13 +116,43 @@ export class Workspace {
     this.api = api;
   }
 
+  /** The camera pixel size in nm: the camera settings', else the file's, else null. */
+  get pixelSizeNm(): number | null {
+    return this.params.camera.pixelSizeNm ?? this.image?.pixelSizeNm?.x ?? null;
+  }
+
+  /** The table's bounds; a bound that is not a number counts as none (the field shows it in red). */
+  get filter(): RangeFilter {
+    const f = this.filterForm;
+    const b = (t: string) => parseBound(t) ?? null;
+    return { snrMin: b(f.snrMin), snrMax: b(f.snrMax), fluxMin: b(f.fluxMin), fluxMax: b(f.fluxMax), uncertaintyMax: b(f.uncertaintyMax) };
+  }
+
+  /** How exports and renderings see the catalogue: camera pixel size, the table's filters, drift correction when on. */
+  catalogueView(): CatalogueView {
+    const view: CatalogueView = {};
+    const px = this.pixelSizeNm;
+    if (px !== null) view.pixelSizeNm = px;
+    const f = filterSetting(this.filter);
+    if (f.maxUncertaintyNm !== undefined && px === null) delete f.maxUncertaintyNm;
+    if (Object.keys(f).length > 0) view.filter = f;
+    const seg = Number(this.renderForm.segment);
+    if (this.renderForm.drift && Number.isInteger(seg) && seg >= 1) view.driftSegmentFrames = seg;
+    return view;
+  }
+
+  /** The frame range of a stack run, or why the typed one is not valid. */
+  get frameRange() {
+    return parseFrameRange(this.rangeForm.first, this.rangeForm.last, this.image?.frames ?? 1);
+  }
+
   /** Sources of the result, when it belongs to the frame shown. */
   get sources() {
     const r = this.result;
     const f = this.frame;
     if (!r || !f || r.imageId !== f.imageId) return [];
     // A stack's catalogue holds every frame: show the sources of the frame shown.
-    if (r.frames > 1) return r.sources.filter((s) => s.frame === f.frame);
+    if (r.stack) return r.sources.filter((s) => s.frame === f.frame);
     return r.frame === f.frame ? r.sources : [];
   }
 
@@ -181,6 +246,7 @@ export class Workspace {
   }
 
   private async adopt(info: ImageInfo): Promise<void> {
+    this.message = null;
     this.image = info;
     this.result = null;
     this.regionResult = null;
@@ -193,10 +259,31 @@ export class Workspace {
     this.pickingStars = false;
     this.progress = null;
     this.frame = null;
-    this.message = null;
     // A sample was simulated with known PSF and camera: start from them.
+    this.rendering = null;
+    this.rangeForm = { first: '', last: '' };
     const sample = SAMPLES.find((s) => s.id === info.sample);
     if (sample) this.setParams({ psf: sample.psf, camera: sample.camera, lambda: { mode: 'auto', factor: 1 } });
+    // What the file says about its camera (OME-TIFF PhysicalSizeX, detector offset, EMCCD gain)
+    // replaces the settings' values, as `cpgd detect` takes them from the file.
+    const camera = { ...this.params.camera };
+    const notes: string[] = [];
+    if (info.pixelSizeNm) {
+      camera.pixelSizeNm = info.pixelSizeNm.x;
+      notes.push(`pixel size ${info.pixelSizeNm.x} nm`);
+    }
+    if (info.camera?.offset !== undefined) {
+      camera.offset = info.camera.offset;
+      notes.push(`offset ${info.camera.offset} ADU`);
+    }
+    if (info.camera?.emGain !== undefined && camera.electronsPerAdu != null) {
+      camera.emGain = info.camera.emGain;
+      notes.push(`EM gain ${info.camera.emGain}`);
+    }
+    if (notes.length > 0) {
+      this.setParams({ camera });
+      this.message = { level: 'info', text: `Camera from the file: ${notes.join(', ')}.` };
+    }
     this.onImage?.(info);
     await Promise.all([this.loadFrame(0), this.refreshRecent()]);
   }
@@ -243,7 +330,15 @@ export class Workspace {
     if (!api || !frame || this.running) return;
     const request: DetectRequest = { imageId: frame.imageId, frame: frame.frame, ...($state.snapshot(this.params) as DetectParams) };
     if (region) request.region = { ...region };
-    else if (allFrames) request.allFrames = true;
+    else if (allFrames) {
+      const range = this.frameRange;
+      if (!range.ok) {
+        this.message = { level: 'error', text: `Frames: ${range.error}.` };
+        return;
+      }
+      request.allFrames = true;
+      request.frameRange = range.range;
+    }
     this.running = true;
     this.runKind = region ? 'region' : 'frame';
     this.progress = null;
@@ -254,8 +349,15 @@ export class Workspace {
       const r = this.take(await api.invoke('detect:start', request));
       if (r) {
         this.lastRun = r;
+        // A cancelled stack run keeps the frames it finished (main keeps them for export too).
+        if (r.status === 'cancelled' && r.stack && r.stack.framesDone > 0) {
+          this.result = r;
+          this.regionResult = null;
+          this.selectedId = null;
+          this.message = { level: 'info', text: `Cancelled after ${r.stack.framesDone} of ${r.frames} frames: the ${r.sources.length} localisations of the frames finished are kept.` };
+        }
         // A cancelled run keeps the previous catalogue on screen (main keeps it for export too).
-        if (r.status === 'cancelled') this.message = { level: 'info', text: 'Detection cancelled.' };
+        else if (r.status === 'cancelled') this.message = { level: 'info', text: 'Detection cancelled.' };
         else if (region) this.regionResult = r;
         else {
           this.result = r;
@@ -322,9 +424,11 @@ export class Workspace {
 
   /** Pick a source (table row): highlight it and centre the view on it. */
   select(id: number): void {
-    const s = this.sources.find((q) => q.id === id);
+    // A stack's table may list other frames than the one shown: go to the source's frame.
+    const s = this.sources.find((q) => q.id === id) ?? (this.result?.stack ? this.result.sources.find((q) => q.id === id) : undefined);
     if (!s) return;
     this.selectedId = id;
+    if (this.frame && s.frame !== this.frame.frame) void this.loadFrame(s.frame);
     this.onCentre?.(s.x, s.y);
   }
 
@@ -332,9 +436,51 @@ export class Workspace {
     if (this.api && this.running) await this.api.invoke('detect:cancel');
   }
 
-  async exportCatalogue(format: CatalogueFormat, options?: ExportOptions): Promise<void> {
+  /** Export the catalogue as the table shows it: filters, camera pixel size, drift correction when on. */
+  async exportCatalogue(format: CatalogueFormat, options: ExportOptions = this.catalogueView()): Promise<void> {
     if (!this.api) return;
-    const path = this.take(await (options ? this.api.invoke('catalogue:export', format, options) : this.api.invoke('catalogue:export', format)));
+    const path = this.take(await this.api.invoke('catalogue:export', format, options));
     if (path) this.message = { level: 'info', text: `Catalogue written to ${path}` };
+  }
+
+  /** The rendering request of the form, or null after saying what is wrong. */
+  private renderRequest(): RenderRequest | null {
+    const px = Number(this.renderForm.pixelSize);
+    if (!(this.renderForm.pixelSize.trim() !== '' && Number.isFinite(px) && px > 0)) {
+      this.message = { level: 'error', text: 'The render pixel size must be a number of nm > 0.' };
+      return null;
+    }
+    if (this.renderForm.drift && !(Number.isInteger(Number(this.renderForm.segment)) && Number(this.renderForm.segment) >= 1)) {
+      this.message = { level: 'error', text: 'The drift segment must be a whole number of frames ≥ 1.' };
+      return null;
+    }
+    return { ...this.catalogueView(), renderPixelSizeNm: px, mode: this.renderForm.mode };
+  }
+
+  /** Render the catalogue (main, core/render.ts) and show it. */
+  async render(): Promise<void> {
+    const api = this.api;
+    const request = this.renderRequest();
+    if (!api || !request || this.renderBusy) return;
+    this.renderBusy = true;
+    try {
+      const r = this.take(await api.invoke('render:image', request));
+      if (r) {
+        this.rendering = r;
+        if (this.message?.level === 'error') this.message = null;
+        this.onRendering?.(r);
+      }
+    } finally {
+      this.renderBusy = false;
+    }
+  }
+
+  /** Save the rendering as a 32-bit float TIFF through the host. */
+  async exportRendering(): Promise<void> {
+    const api = this.api;
+    const request = this.renderRequest();
+    if (!api || !request) return;
+    const path = this.take(await api.invoke('render:export', request));
+    if (path) this.message = { level: 'info', text: `Rendering written to ${path}` };
   }
 }

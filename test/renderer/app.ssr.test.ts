@@ -95,7 +95,7 @@ describe('renderer components (server render)', () => {
     expect(table).toContain('data-testid="source-count">2 sources');
     const order = [...table.matchAll(/data-id="(\d+)"/g)].map((m) => Number(m[1]));
     expect(order).toEqual([2, 1]);
-    for (const id of ['export-csv', 'export-ds9', 'export-fits', 'export-thunderstorm', 'export-pixel-size', 'filter-snr-min', 'filter-flux-max']) expect(table).toContain(`data-testid="${id}"`);
+    for (const id of ['export-csv', 'export-ds9', 'export-fits', 'export-thunderstorm', 'filter-snr-min', 'filter-uncertainty-max', 'filter-flux-max']) expect(table).toContain(`data-testid="${id}"`);
     expect(table).toContain('aria-sort="descending"');
   });
 
