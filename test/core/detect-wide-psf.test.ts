@@ -22,6 +22,27 @@ function moffatFile(): SampledPsf {
 }
 
 describe('detect with a wide-winged PSF file', () => {
+  it('models a star as the simulator renders it, and as the analytic Moffat to 0.6 % of the peak', () => {
+    // One star, noise-free, on no sky: the image is flux · φ of the simulator's PSF.
+    const psf = moffatFile();
+    const analytic = new MoffatPsf(3.5, 2.5);
+    const sim = simulate({ kind: 'stars', width: 96, height: 96, count: 1, seed: 4, psf, noise: false, background: 0, readNoise: 0, margin: 40 });
+    const { x, y, flux } = sim.truth[0];
+    for (const [model, tol] of [[psf, 1e-12], [analytic, 6e-3]] as const) {
+      const st = allocStamp(model);
+      model.stamp(x, y, st);
+      const img = new Float64Array(96 * 96);
+      for (let j = 0; j < st.ny; j++) for (let i = 0; i < st.nx; i++) img[(st.y0 + j) * 96 + st.x0 + i] = flux * st.v[j * st.nx + i];
+      let worst = 0;
+      let peak = 0;
+      for (let k = 0; k < img.length; k++) {
+        worst = Math.max(worst, Math.abs(img[k] - sim.frames[0][k]));
+        peak = Math.max(peak, img[k]);
+      }
+      expect(worst / peak, model.label).toBeLessThan(tol);
+    }
+  });
+
   it('chooses the background model from the sky, not from the PSF support', () => {
     // 30 stars on 128² is ordinary density (one per 550 px²), yet discs of the PSF support
     // (radius 36 px) around them covered every pixel, and the choice fell back to a constant
