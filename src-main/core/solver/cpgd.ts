@@ -106,11 +106,20 @@ export interface CpgdOptions {
    */
   precondition?: boolean;
   /**
-   * Start: 'screened' (default) puts one particle per grid node where the PSF-matched
-   * correlation of the data at μ = 0 exceeds λ (elsewhere mass cannot grow at the start);
-   * 'grid' covers the whole domain; or an explicit list of particles.
+   * Start: 'peaks' (default) puts one particle per grid node within `peakRadius` of a local
+   * maximum of the PSF-matched correlation of the data at μ = 0 above λ (a 3×3 cluster of
+   * particles per peak: over-parameterised where sources are, with births where the certificate
+   * later finds V < 0); 'screened' one per grid node wherever that correlation exceeds λ (mass
+   * cannot grow elsewhere at the start; about 25 particles per bright star, which made most of
+   * the work of a solve); 'grid' covers the whole domain; or an explicit list of particles.
    */
-  init?: 'screened' | 'grid' | ParticleInit[];
+  init?: 'screened' | 'peaks' | 'grid' | ParticleInit[];
+  /**
+   * For the 'peaks' start: grid nodes within this many pixels (Chebyshev distance) of a local
+   * maximum of the matched correlation above λ get a particle (default 1: the 3×3 pixels around
+   * each peak).
+   */
+  peakRadius?: number;
   /** Grid spacing of the start in pixels (default 1). */
   gridSpacing?: number;
   /** Initial weight of every particle for the 'grid' start (default: estimated from the data). */
@@ -136,6 +145,11 @@ export interface CpgdOptions {
    * sources overlap (default 5; 0 gives plain CPGD).
    */
   slideEvery?: number;
+  /**
+   * Damped Gauss–Newton steps per group and sliding sweep, repeated while each still lowers F by
+   * more than 1e-3·tolerance·F (default 3; 1 gives one step per sweep as before).
+   */
+  slideRepeat?: number;
   onProgress?: (p: CpgdProgress) => void;
   shouldStop?: () => boolean;
 }
@@ -164,7 +178,8 @@ interface ValidOptions {
   alpha: number;
   beta: number;
   precondition: boolean;
-  init: 'screened' | 'grid' | ParticleInit[];
+  init: 'screened' | 'peaks' | 'grid' | ParticleInit[];
+  peakRadius: number;
   gridSpacing: number;
   initialWeight: number | undefined;
   mergeDistance: number;
@@ -174,6 +189,7 @@ interface ValidOptions {
   maxStep: number;
   births: boolean;
   slideEvery: number;
+  slideRepeat: number;
   onProgress: ((p: CpgdProgress) => void) | undefined;
   shouldStop: (() => boolean) | undefined;
 }
@@ -187,8 +203,8 @@ function num(name: string, v: unknown, def: number, check: (x: number) => boolea
 export function validateCpgdOptions(o: CpgdOptions, psf: Psf): ValidOptions {
   const alpha = num('alpha', o.alpha, 0.5, (x) => x > 0, 'must be a positive number');
   const ratio = num('betaOverAlpha', o.betaOverAlpha, 1, (x) => x >= 0, 'must be ≥ 0');
-  const init = o.init ?? 'screened';
-  if (!(init === 'screened' || init === 'grid' || Array.isArray(init))) throw new InvalidOptionError('init', init, "must be 'screened', 'grid' or a list of particles");
+  const init = o.init ?? 'peaks';
+  if (!(init === 'screened' || init === 'peaks' || init === 'grid' || Array.isArray(init))) throw new InvalidOptionError('init', init, "must be 'screened', 'peaks', 'grid' or a list of particles");
   if (Array.isArray(init)) {
     for (const p of init) {
       if (!Number.isFinite(p.x) || !Number.isFinite(p.y) || !(p.a >= 0)) throw new InvalidOptionError('init', p, 'particles need finite x, y and a ≥ 0');
@@ -201,6 +217,7 @@ export function validateCpgdOptions(o: CpgdOptions, psf: Psf): ValidOptions {
     beta: alpha * ratio,
     precondition: o.precondition ?? true,
     init,
+    peakRadius: num('peakRadius', o.peakRadius, 1, (x) => x >= 0, 'must be ≥ 0 pixels'),
     gridSpacing: num('gridSpacing', o.gridSpacing, 1, (x) => x > 0, 'must be a positive number of pixels'),
     initialWeight: o.initialWeight === undefined ? undefined : num('initialWeight', o.initialWeight, 0, (x) => x > 0, 'must be positive'),
     mergeDistance: num('mergeDistance', o.mergeDistance, 0.25 * psf.sigma, (x) => x >= 0, 'must be ≥ 0 pixels'),
@@ -210,6 +227,7 @@ export function validateCpgdOptions(o: CpgdOptions, psf: Psf): ValidOptions {
     maxStep: num('maxStep', o.maxStep, 1, (x) => x > 0, 'must be positive'),
     births: o.births ?? true,
     slideEvery: num('slideEvery', o.slideEvery, 5, (x) => Number.isInteger(x) && x >= 0, 'must be an integer ≥ 0'),
+    slideRepeat: num('slideRepeat', o.slideRepeat, 3, (x) => Number.isInteger(x) && x >= 1, 'must be an integer ≥ 1'),
     onProgress: o.onProgress,
     shouldStop: o.shouldStop,
   };
@@ -1043,6 +1061,10 @@ function selectActive(ps: Particles, g: Grad, F: number, tolerance: number, sigm
  */
 const SLIDE_FROM = 20;
 
+
+/** Outcome of a sliding step on a group that found no step lowering F (see slide). */
+const FAILED = -1;
+
 /** Step of the central differences for the curvature of φ, pixels. */
 const FD_STEP = 1e-3;
 
@@ -1182,6 +1204,51 @@ function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): 
   };
 }
 
+/**
+ * Pixels within `radius` (Chebyshev distance, pixels) of a local maximum (3×3) of η = −corr above
+ * λ: bit 1 for η, bit 2 for −η (the negative family in signed mode).
+ */
+function peakMask(corr: Float64Array, W: number, H: number, lambda: number, radius: number, signed: boolean, periodic: boolean): Uint8Array {
+  const mask = new Uint8Array(W * H);
+  const r = Math.floor(radius);
+  for (const [sg, bit] of signed ? ([[1, 1], [-1, 2]] as const) : ([[1, 1]] as const)) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const e = -sg * corr[y * W + x];
+        if (!(e > lambda)) continue;
+        let isMax = true;
+        for (let dy = -1; dy <= 1 && isMax; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            let xx = x + dx;
+            let yy = y + dy;
+            if (periodic) {
+              xx = (xx + W) % W;
+              yy = (yy + H) % H;
+            } else if (xx < 0 || yy < 0 || xx >= W || yy >= H) continue;
+            if (-sg * corr[yy * W + xx] > e) {
+              isMax = false;
+              break;
+            }
+          }
+        }
+        if (!isMax) continue;
+        for (let yy = y - r; yy <= y + r; yy++) {
+          for (let xx = x - r; xx <= x + r; xx++) {
+            let u = xx;
+            let v = yy;
+            if (periodic) {
+              u = ((u % W) + W) % W;
+              v = ((v % H) + H) % H;
+            } else if (u < 0 || v < 0 || u >= W || v >= H) continue;
+            mask[v * W + u] |= bit;
+          }
+        }
+      }
+    }
+  }
+  return mask;
+}
+
 /** Start positions and weights. */
 function initialParticles(ws: Workspace, o: ValidOptions, signed: boolean): { ps: Particles; scaleG: number; scaleA: number; scaleH: number } {
   const { W, H, p } = ws;
@@ -1217,6 +1284,8 @@ function initialParticles(ws: Workspace, o: ValidOptions, signed: boolean): { ps
     const hy = p.psf.dims === 1 ? 1 : H / ny;
     const grid = o.init === 'grid';
     const a0 = o.initialWeight ?? scaleA / cover;
+    // 'peaks': only nodes near a local maximum of η above λ (per sign), see peakMask.
+    const near = o.init === 'peaks' ? peakMask(corr, W, H, p.lambda, o.peakRadius, signed, p.psf.periodic) : null;
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++) {
         // Grid nodes at the centres of cells (for h = 1: the pixel centres).
@@ -1228,7 +1297,7 @@ function initialParticles(ws: Workspace, o: ValidOptions, signed: boolean): { ps
         for (const sg of signed ? [1, -1] : [1]) {
           const e = sg * eta;
           if (grid) ps.push(x, y, a0, sg);
-          else if (e > p.lambda) {
+          else if (e > p.lambda && (!near || (near[py * W + px] & (sg > 0 ? 1 : 2)) !== 0)) {
             const Gp = scaleG * (p.weights[py * W + px] / wMed || 1);
             ps.push(x, y, (e - p.lambda) / Gp / cover, sg);
           }
@@ -1448,7 +1517,7 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
       const mask = new Uint8Array(ps.n);
       if (sinceFull < FULL_EVERY && iter % (4 * o.slideEvery) !== 0) for (const i of active) mask[i] = 1;
       else mask.fill(1);
-      const r = slide(ws, ps, F, trial, clampX, clampY, mask);
+      const r = slide(ws, ps, F, trial, clampX, clampY, mask, o);
       F = r.F;
       if (r.changed) {
         forceFull = true;
@@ -1596,7 +1665,8 @@ function maintain(ws: Workspace, ps: Particles, F: number, o: ValidOptions, spar
  * converges there in a few sweeps. A group's move is undone when it raises F (exact change), and
  * the whole sweep when F, recomputed, rose.
  */
-function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clampX: (x: number) => number, clampY: (y: number) => number, mask: Uint8Array): { F: number; changed: boolean } {
+function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clampX: (x: number) => number, clampY: (y: number) => number, mask: Uint8Array, o: ValidOptions): { F: number; changed: boolean } {
+  const tolerance = o.tolerance;
   const psf = ws.p.psf;
   const dims = psf.dims;
   const D: 2 | 3 = dims === 1 ? 2 : 3;
@@ -1680,7 +1750,11 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   const groups = proximityGroups(mx, my, movable.length, 3 * psf.sigma, 8)
     .map((g) => g.map((k) => movable[k]))
     .filter((g) => g.some((i) => mask[i] === 1));
-  const step = (grp: number[]): boolean => {
+  // Steps are repeated on a group only while each gains more than this (a repeat that gains less
+  // cannot matter for the duality gap allowed, tolerance·F).
+  const minGain = 1e-3 * tolerance * Math.abs(F);
+  /** One damped step on a group: the decrease of F when taken, or FAILED. */
+  const step = (grp: number[]): number => {
     const members: Member[] = grp.map((i) => {
       psf.stamp(ps.x[i], ps.y[i], st);
       return { a: ps.a[i], s: ps.s[i], stamp: copyStamp(st) };
@@ -1729,7 +1803,7 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
       try {
         sol = new Cholesky(Ad, P).solve(g);
       } catch {
-        return false;
+        return FAILED;
       }
       // Largest fraction of the step that keeps every weight ≥ 0 (a weight may reach 0 exactly).
       let f = 1;
@@ -1763,17 +1837,25 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
           ps.a[grp[m]] = ta[m];
         }
         changed = true;
-        return true;
+        return -dF;
       }
       for (let m = 0; m < grp.length; m++) ws.addIncremental(tx[m], ty[m], -ps.s[grp[m]] * ta[m]);
       for (let m = 0; m < grp.length; m++) ws.addIncremental(ox[m], oy[m], ps.s[grp[m]] * oa[m]);
     }
-    return false;
+    return FAILED;
   };
   for (const grp of groups) {
     // A coupled group whose joint step fails (nearly coincident members make it singular) still
     // gets each member's own step.
-    if (!step(grp) && grp.length > 1) for (const i of grp) step([i]);
+    let gain = step(grp);
+    if (gain === FAILED) {
+      if (grp.length > 1) for (const i of grp) step([i]);
+      continue;
+    }
+    // Repeated while each step still gains: a few Newton steps finish a group that one leaves
+    // halfway along a curved valley (two particles sharing one source, a faint one on a bright
+    // one's flank), which first-order CPGD steps would take hundreds of iterations to cross.
+    for (let r = 1; r < o.slideRepeat && gain > minGain; r++) gain = step(grp);
   }
   // Drop the particles the sweep emptied.
   let k = 0;
