@@ -1062,6 +1062,15 @@ function selectActive(ps: Particles, g: Grad, F: number, tolerance: number, sigm
 const SLIDE_FROM = 20;
 
 
+/**
+ * Particles below this amplitude in noise units (a·√G) and below 1 % of the brightest are 'faint'
+ * in a sliding sweep: they get their own Newton step on V instead of joining the joint steps of
+ * their group. At 1 (one noise unit) a faint particle 1 px from a brighter one sharing its light
+ * was left to coordinate descent against it, a zig-zag of a thousand iterations on some tiles; at
+ * 0.01 it joins its neighbour's joint step and the pair settles in a few.
+ */
+const FAINT = 0.01;
+
 /** Outcome of a sliding step on a group that found no step lowering F (see slide). */
 const FAILED = -1;
 
@@ -1673,9 +1682,9 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   backup.copyFrom(ps);
   ws.computeQ();
   const st = ws.stamp;
-  // Joint steps for particles that carry signal; faint ones (below the noise amplitude, a·√G ≤ 1,
-  // and below 1 % of the brightest: their position block is degenerate, its curvature scaling
-  // with a²) get the cheaper steps below.
+  // Joint steps for particles that carry signal; faint ones (far below the noise amplitude,
+  // a·√G ≤ FAINT, and below 1 % of the brightest: their position block is degenerate, its
+  // curvature scaling with a²) get the cheaper steps below.
   const movable: number[] = [];
   let changed = false;
   const gs0 = new Float64Array(4);
@@ -1684,7 +1693,7 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   let maxA = 0;
   for (let i = 0; i < ps.n; i++) maxA = Math.max(maxA, ps.a[i]);
   for (let i = 0; i < ps.n; i++) {
-    if (ps.a[i] * ws.selfNorm(ps.x[i], ps.y[i]) > 1 || ps.a[i] > 0.01 * maxA) {
+    if (ps.a[i] * ws.selfNorm(ps.x[i], ps.y[i]) > FAINT || ps.a[i] > 0.01 * maxA) {
       movable.push(i);
       continue;
     }
