@@ -44,8 +44,15 @@ interface ModeSettings {
 
 export class Display {
   readonly ws: Workspace;
+  /** What the user chose to see; the rendering only while there is one (a new run clears it). */
+  private wanted = $state<DisplayMode>('image');
   /** What is shown: the camera frame or the rendering of the localisations. */
-  mode = $state<DisplayMode>('image');
+  get mode(): DisplayMode {
+    return this.wanted === 'rendering' && this.ws.rendering ? 'rendering' : 'image';
+  }
+  set mode(m: DisplayMode) {
+    this.wanted = m;
+  }
   private settings = $state<Record<DisplayMode, ModeSettings>>({
     image: { stretch: 'asinh', limitsMode: 'zscale', colormap: 'grey', view: { scale: 1, offsetX: 0, offsetY: 0 } },
     // Renderings are mostly empty with a few bright pixels: limits by percentile, a colour map.

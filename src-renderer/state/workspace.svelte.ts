@@ -351,6 +351,7 @@ export class Workspace {
         this.lastRun = r;
         // A cancelled stack run keeps the frames it finished (main keeps them for export too).
         if (r.status === 'cancelled' && r.stack && r.stack.framesDone > 0) {
+          this.rendering = null;
           this.result = r;
           this.regionResult = null;
           this.selectedId = null;
@@ -360,6 +361,8 @@ export class Workspace {
         else if (r.status === 'cancelled') this.message = { level: 'info', text: 'Detection cancelled.' };
         else if (region) this.regionResult = r;
         else {
+          // The rendering was of the previous catalogue.
+          this.rendering = null;
           this.result = r;
           this.regionResult = null;
           this.selectedId = null;

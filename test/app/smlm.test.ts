@@ -63,6 +63,12 @@ describe('camera settings in physical units', () => {
     expect(cameraOf({ ...EM, pixelSizeNm: null }, 160).pixelSizeNm).toBe(160);
   });
 
+  it('persist in the settings with the other detection parameters', () => {
+    const a = new SettingsStore(join(dir, 'settings-camera'));
+    a.update({ camera: EM });
+    expect(new SettingsStore(join(dir, 'settings-camera')).get().camera).toEqual(EM);
+  });
+
   it('checks frame ranges, filters, drift and render requests', () => {
     const base = request(1, EM, 2, 5);
     expect(checkDetectRequest(base).frameRange).toEqual({ first: 2, last: 5 });
