@@ -26,14 +26,22 @@ export function groupSystem(members: Member[], width: number, height: number, we
   const P = members.length * dims;
   const A = new Float64Array(P * P);
   const g = new Float64Array(P);
-  // Jacobian column d of member m over its stamp is scale[d]·arr[d] with arr = (v, dx, dy) and
-  // scale = (s, s·a, s·a): the products are formed in the sums, so no column is copied.
-  const cols = (m: Member): Float64Array[] => [m.stamp.v, m.stamp.dx, m.stamp.dy];
-  const scales = (m: Member): number[] => [m.s, m.s * m.a, m.s * m.a];
+  // Jacobian columns of each member over its stamp: J[d][k].
+  const jacs = members.map((m) => {
+    const n = m.stamp.nx * m.stamp.ny;
+    const cols: Float64Array[] = [new Float64Array(n), new Float64Array(n)];
+    if (dims === 3) cols.push(new Float64Array(n));
+    const sa = m.s * m.a;
+    for (let k = 0; k < n; k++) {
+      cols[0][k] = m.s * m.stamp.v[k];
+      cols[1][k] = sa * m.stamp.dx[k];
+      if (dims === 3) cols[2][k] = sa * m.stamp.dy[k];
+    }
+    return cols;
+  });
   for (let m1 = 0; m1 < members.length; m1++) {
     const s1 = members[m1].stamp;
-    const J1 = cols(members[m1]);
-    const f1 = scales(members[m1]);
+    const J1 = jacs[m1];
     if (q) {
       const xa = Math.max(s1.x0, 0);
       const xb = Math.min(s1.x0 + s1.nx, width);
@@ -47,13 +55,12 @@ export function groupSystem(members: Member[], width: number, height: number, we
           const krow = (py - s1.y0) * s1.nx - s1.x0;
           for (let px = xa; px < xb; px++) acc += q[row + px] * col[krow + px];
         }
-        g[m1 * dims + d] = f1[d] * acc;
+        g[m1 * dims + d] = acc;
       }
     }
     for (let m2 = m1; m2 < members.length; m2++) {
       const s2 = members[m2].stamp;
-      const J2 = cols(members[m2]);
-      const f2 = scales(members[m2]);
+      const J2 = jacs[m2];
       const xa = Math.max(s1.x0, s2.x0, 0);
       const xb = Math.min(s1.x0 + s1.nx, s2.x0 + s2.nx, width);
       const ya = Math.max(s1.y0, s2.y0, 0);
@@ -70,7 +77,7 @@ export function groupSystem(members: Member[], width: number, height: number, we
             const k2 = (py - s2.y0) * s2.nx - s2.x0;
             for (let px = xa; px < xb; px++) acc += weights[row + px] * c1[k1 + px] * c2[k2 + px];
           }
-          A[(m1 * dims + d1) * P + m2 * dims + d2] = f1[d1] * f2[d2] * acc;
+          A[(m1 * dims + d1) * P + m2 * dims + d2] = acc;
         }
       }
     }
