@@ -135,9 +135,10 @@ function halfMaximumSigma(coef: Float64Array, cw: number, bw: number, bh: number
  * sum, so that it sums to 1 over any image-pixel lattice of its nodes. Pixel values are then a
  * cubic B-spline interpolant of this table extended by 2 zero nodes each side (coefficients from
  * the interpolation conditions at every node, zero beyond): C² in the source position, with exact
- * derivatives. Each stamp is finally divided by its own sum, so it sums to exactly 1 for any
- * source position (the raw sum is constant for s = 1; for s > 1 image pixels sample the fine
- * table sparsely and it varies slightly with the sub-pixel position).
+ * derivatives. Every stamp sums to 1 (to rounding) for any source position: for s = 1 the raw
+ * sum is the same everywhere and the coefficients are scaled once; for s > 1 image pixels sample
+ * the fine table sparsely, the sum varies slightly with the sub-pixel position, and each stamp
+ * is divided by its own sum.
  *
  * `radius` is the true support: the interpolant is nonzero up to 2 fine nodes beyond the (box-
  * filtered, zero-extended) table, so radius = (max(W, H) + s + 6) / (2s) image pixels: half the
@@ -275,6 +276,14 @@ export class SampledPsf implements Psf {
     for (let y = 0; y < bh; y++) splinePrefilter(coef, (y + PAD) * cw + PAD, 1, bw, work);
     for (let x = 0; x < bw; x++) splinePrefilter(coef, PAD * cw + x + PAD, cw, bh, work);
     const sigma = halfMaximumSigma(coef, cw, bw, bh, s);
+    if (s === 1) {
+      // Without oversampling a stamp's taps cover every coefficient once per spline weight, and
+      // the weights sum to 1 (their derivatives to 0): every stamp sums to Σc. Scaling the
+      // coefficients by 1/Σc makes each stamp sum to 1 without a normalising pass.
+      let total = 0;
+      for (let k = 0; k < coef.length; k++) total += coef[k];
+      for (let k = 0; k < coef.length; k++) coef[k] /= total;
+    }
 
     const label = name !== undefined ? `file:${name}${s > 1 ? `@${s}` : ''}` : `sampled:${w}x${h}${s > 1 ? `@${s}` : ''}`;
     return new SampledPsf(label, s, w, h, coef, bw, bh, sigma);
@@ -362,6 +371,6 @@ export class SampledPsf implements Psf {
         sumY += gy;
       }
     }
-    normalizeStamp(out, sum, sumX, sumY);
+    if (s > 1) normalizeStamp(out, sum, sumX, sumY);
   }
 }
