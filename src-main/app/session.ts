@@ -560,7 +560,9 @@ export class Session {
         done++;
         localisations += r.sources.length;
         lastTrace = r;
-        if (onProgress && lastEvent && (throttle.ready() || done === frames.length)) onProgress({ ...lastEvent, stack: stackOf(f) });
+        // Frames that finish before their workers report still count on screen.
+        lastEvent ??= { runId, tile: 0, tiles: 1, tilesStarted: 1, iteration: r.iterations, particles: 0, relativeGap: r.relativeGap, objective: 0, tileObjectives: [], snapshot: null, stack: null };
+        if (onProgress && (throttle.ready() || done === frames.length)) onProgress({ ...lastEvent, stack: stackOf(f) });
       },
       onProgress: (p) => {
         let agg = perFrame.get(p.frame);
