@@ -58,6 +58,8 @@ describe('bundled main process', () => {
       'image:frame',
       'psf:fit',
       'psf:openFile',
+      'render:export',
+      'render:image',
       'settings:get',
       'settings:set',
     ]);
