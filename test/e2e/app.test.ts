@@ -102,7 +102,11 @@ describe('browser mode, end to end', () => {
 
   it('opens the star field file through the file picker (an upload)', async () => {
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Open…' }).click()]);
+    // The sample opened before has the same name: wait for the upload's answer, or a run could
+    // start on the sample and be refused when the upload replaces it (seen on a loaded machine).
+    const uploaded = page.waitForResponse((r) => r.url().includes('/api/upload/file%3Aopen') || r.url().includes('/api/upload/file:open'));
     await chooser.setFiles(SAMPLE);
+    await uploaded;
     await page.getByText('star-field.fits', { exact: true }).waitFor();
     await page.getByText('256 × 256 · FITS').waitFor();
     // The frame is drawn: the canvas shows a range of greys, not a blank.
