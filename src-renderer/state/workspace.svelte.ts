@@ -102,6 +102,8 @@ export class Workspace {
   renderForm = $state<RenderForm>({ pixelSize: '10', mode: 'gaussian', drift: false, segment: '10' });
   /** The latest rendering of the catalogue (raw: its pixels are never proxied). */
   rendering = $state.raw<RenderResult | null>(null);
+  /** The request the rendering was made with (to tell when the filters or settings moved on). */
+  renderedWith = $state.raw<string | null>(null);
   renderBusy = $state(false);
   /** Called when a rendering arrives (the display shows it). */
   onRendering: ((r: RenderResult) => void) | null = null;
@@ -460,6 +462,13 @@ export class Workspace {
     return { ...this.catalogueView(), renderPixelSizeNm: px, mode: this.renderForm.mode };
   }
 
+  /** The rendering no longer shows what the filters, camera or render settings now say. */
+  get renderingStale(): boolean {
+    if (!this.rendering || this.renderedWith === null) return false;
+    const px = Number(this.renderForm.pixelSize);
+    return JSON.stringify({ ...this.catalogueView(), renderPixelSizeNm: px, mode: this.renderForm.mode }) !== this.renderedWith;
+  }
+
   /** Render the catalogue (main, core/render.ts) and show it. */
   async render(): Promise<void> {
     const api = this.api;
@@ -470,6 +479,7 @@ export class Workspace {
       const r = this.take(await api.invoke('render:image', request));
       if (r) {
         this.rendering = r;
+        this.renderedWith = JSON.stringify(request);
         if (this.message?.level === 'error') this.message = null;
         this.onRendering?.(r);
       }

@@ -81,6 +81,11 @@ describe('workspace on an SMLM stack', () => {
     await ws.render();
     expect(calls.at(-1)).toEqual({ channel: 'render:image', args: [{ ...view, renderPixelSizeNm: 20, mode: 'histogram' }] });
     expect(ws.rendering?.width).toBe(4);
+    expect(ws.renderingStale).toBe(false);
+    ws.filterForm = { ...ws.filterForm, snrMin: '6' };
+    expect(ws.renderingStale).toBe(true);
+    ws.filterForm = { ...ws.filterForm, snrMin: '5' };
+    expect(ws.renderingStale).toBe(false);
     await ws.exportRendering();
     expect(calls.at(-1)?.channel).toBe('render:export');
     expect(ws.message?.text).toBe('Rendering written to /out/file');
