@@ -6,7 +6,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CpgdError, FormatError, InvalidOptionError } from '../core/errors.js';
 import { memorySource, type ByteSource } from '../core/formats/bytes.js';
@@ -89,9 +88,11 @@ export function readInputFile(path: string): Uint8Array {
 export const LAZY_MIN_BYTES = 64 * 2 ** 20;
 
 /**
- * A file read by range through an open handle. The handle stays open until `close()`; reads
- * that come back short (the file shrank since it was opened) return fewer bytes, which the readers
- * report as a truncated file.
+ * A file read by range through an open descriptor. The descriptor stays open until `close()`;
+ * reads that come back short (the file shrank since it was opened) return fewer bytes, which the
+ * readers report as a truncated file. Reads are synchronous underneath: a TIFF stack's structure
+ * is one small read per page, and a thread-pool round trip per read would cost more than the read
+ * (the event loop waits a few microseconds per read, at most the time of one frame's bytes).
  */
 export async function openFileSource(path: string): Promise<ByteSource> {
   let st;
@@ -103,9 +104,9 @@ export async function openFileSource(path: string): Promise<ByteSource> {
   if (st.isDirectory()) throw new FileError(path, 'is a directory, not a file');
   if (!st.isFile()) throw new FileError(path, 'is not a regular file');
   if (st.size === 0) throw new FileError(path, 'the file is empty');
-  let fh: FileHandle;
+  let fd: number;
   try {
-    fh = await open(path, 'r');
+    fd = openSync(path, 'r');
   } catch (e) {
     throw new FileError(path, reasonOf(e));
   }
@@ -120,9 +121,9 @@ export async function openFileSource(path: string): Promise<ByteSource> {
       let at = 0;
       try {
         while (at < out.length) {
-          const { bytesRead } = await fh.read(out, at, out.length - at, start + at);
-          if (bytesRead === 0) break;
-          at += bytesRead;
+          const n = readSync(fd, out, at, out.length - at, start + at);
+          if (n === 0) break;
+          at += n;
         }
       } catch (e) {
         throw new FileError(path, reasonOf(e));
@@ -132,7 +133,7 @@ export async function openFileSource(path: string): Promise<ByteSource> {
     async close() {
       if (closed) return;
       closed = true;
-      await fh.close();
+      closeSync(fd);
     },
   };
 }
