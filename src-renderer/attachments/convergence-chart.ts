@@ -43,7 +43,8 @@ function config(kind: ChartKind): ChartConfiguration<'line', { x: number; y: num
         }
       : {
           x: { type: 'linear', title: { display: true, text: 'iteration', color: TEXT }, ...axis },
-          y: { type: 'linear', beginAtZero: true, ...axis, ticks: { color: '#ff8c28', maxTicksLimit: 4 } },
+          // Titled axis instead of a legend: the small plot keeps room for its count ticks.
+          y: { type: 'linear', beginAtZero: true, ...axis, title: { display: true, text: 'particles', color: '#ff8c28' }, ticks: { color: '#ff8c28', maxTicksLimit: 4, precision: 0 } },
         };
   return {
     type: 'line',
@@ -55,7 +56,7 @@ function config(kind: ChartKind): ChartConfiguration<'line', { x: number; y: num
       parsing: false,
       normalized: true,
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      plugins: { legend: { display: true, labels: { color: TEXT, boxWidth: 12 } }, tooltip: { enabled: true } },
+      plugins: { legend: { display: kind === 'objective', labels: { color: TEXT, boxWidth: 12 } }, tooltip: { enabled: true } },
       scales,
     },
   };
