@@ -1,17 +1,18 @@
 /**
- * The detection worker: a thin shell around core solveTile. It receives a tile job (frame pixels
- * and weights in shared memory, a serialisable PSF, plain detect options), rebuilds the PSF,
- * solves the tile and posts the raw sources and solver statistics back. Progress is posted at
+ * The detection worker: a thin shell around core. It receives a tile job (frame pixels and
+ * weights in shared memory, a serialisable PSF, plain detect options), rebuilds the PSF, solves
+ * the tile and posts the raw sources and solver statistics back; or a frame job (the raw pixels
+ * of a frame of one tile), which it prepares, solves and assembles as core detect() does. Progress is posted at
  * most once per `progressIntervalMs`; the shared cancel flag is read by the solver's shouldStop,
  * so a cancel takes effect within one iteration.
  */
 
 import { parentPort } from 'node:worker_threads';
-import { solveTile, validateDetectOptions, type PreparedFrame } from '../core/detect.js';
+import { assembleFrame, prepareFrame, solveTile, validateDetectOptions, type PreparedFrame, type ValidDetectOptions } from '../core/detect.js';
 import { makeImage } from '../core/image.js';
 import { buildPsf } from '../core/psf/spec.js';
 import type { Psf } from '../core/psf/types.js';
-import { MAX_SNAPSHOT_PARTICLES, serializeError, type FromWorker, type SerialPsf, type TileJob, type TileProgress, type ToWorker } from './protocol.js';
+import { MAX_SNAPSHOT_PARTICLES, serializeError, type FrameJob, type FromWorker, type SerialPsf, type TileJob, type TileProgress, type ToWorker } from './protocol.js';
 
 if (!parentPort) throw new Error('detect.worker.js must run in a worker thread');
 const port = parentPort;
@@ -63,29 +64,44 @@ function post(msg: FromWorker): void {
   port.postMessage(msg);
 }
 
-function run({ id, job, progressIntervalMs }: ToWorker): void {
+/** The validated options of a job: its PSF from the cache, the cancel flag, throttled progress. */
+function jobOptions(id: number, job: TileJob | FrameJob, width: number, height: number, progressIntervalMs: number): ValidDetectOptions {
+  const flag = new Int32Array(job.cancel);
+  const psf = psfOf(job.psf, width, height);
+  let last = -Infinity;
+  let relativeGap: number | null = null;
+  return validateDetectOptions({
+    ...job.options,
+    psf,
+    shouldStop: () => Atomics.load(flag, 0) !== 0,
+    onProgress: (p) => {
+      if (p.certificate) relativeGap = p.certificate.relativeGap;
+      const now = performance.now();
+      if (now - last < progressIntervalMs) return;
+      last = now;
+      const progress: TileProgress = { tile: p.tile, tiles: p.tiles, iteration: p.iteration, objective: p.objective, relativeGap, particles: p.particles };
+      if (job.snapshot) progress.snapshot = heaviest(p.snapshot(), MAX_SNAPSHOT_PARTICLES);
+      post({ type: 'progress', id, progress });
+    },
+  });
+}
+
+function run(msg: ToWorker): void {
+  const { id, progressIntervalMs } = msg;
   try {
-    injectFault(job.fault);
+    injectFault(msg.job.fault);
+    if (msg.type === 'frame') {
+      // The whole of core detect(), here rather than in the calling thread.
+      const { image } = msg.job;
+      const o = jobOptions(id, msg.job, image.width, image.height, progressIntervalMs);
+      const prep = prepareFrame(makeImage(image.width, image.height, image.data), o);
+      const outcomes = prep.tiles.map((_, i) => (o.shouldStop?.() ? null : solveTile(prep, i, o)));
+      post({ type: 'frame-result', id, result: assembleFrame(prep, o, outcomes) });
+      return;
+    }
+    const { job } = msg;
     const f = job.frame;
-    const flag = new Int32Array(job.cancel);
-    const psf = psfOf(job.psf, f.width, f.height);
-    let last = -Infinity;
-    let relativeGap: number | null = null;
-    const tiles = f.tiles.length;
-    const o = validateDetectOptions({
-      ...job.options,
-      psf,
-      shouldStop: () => Atomics.load(flag, 0) !== 0,
-      onProgress: (p) => {
-        if (p.certificate) relativeGap = p.certificate.relativeGap;
-        const now = performance.now();
-        if (now - last < progressIntervalMs) return;
-        last = now;
-        const progress: TileProgress = { tile: job.tileIndex, tiles, iteration: p.iteration, objective: p.objective, relativeGap, particles: p.particles };
-        if (job.snapshot) progress.snapshot = heaviest(p.snapshot(), MAX_SNAPSHOT_PARTICLES);
-        post({ type: 'progress', id, progress });
-      },
-    });
+    const o = jobOptions(id, job, f.width, f.height, progressIntervalMs);
     const prep: PreparedFrame = {
       width: f.width,
       height: f.height,
@@ -105,5 +121,5 @@ function run({ id, job, progressIntervalMs }: ToWorker): void {
 }
 
 port.on('message', (msg: ToWorker) => {
-  if (msg && msg.type === 'tile') run(msg);
+  if (msg && (msg.type === 'tile' || msg.type === 'frame')) run(msg);
 });

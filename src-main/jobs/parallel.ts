@@ -1,10 +1,12 @@
 /**
- * Detection on the worker pool: a frame is prepared in the calling thread (core prepareFrame:
- * noise weights, λ, background choice, tiles), its tiles are solved in parallel by the workers,
- * and the raw sources are merged by core assembleFrame, in tile order, exactly as core detect()
- * does, so the results are the same. Stacks are read lazily from an ImageSource, with only as many
- * frames in flight as keep the workers busy (at most one more than the pool has workers, fewer for
- * frames of several tiles), so memory stays bounded.
+ * Detection on the worker pool. A frame of several tiles is prepared in the calling thread (core
+ * prepareFrame: noise weights, λ, background choice, tiles), its tiles are solved in parallel by
+ * the workers, and the raw sources are merged by core assembleFrame, in tile order, exactly as
+ * core detect() does. A frame of one tile (an SMLM frame, a small cut-out) goes whole to one
+ * worker, which runs core detect()'s steps itself: the calling thread then only reads frames and
+ * merges catalogues, so it never holds the workers up. Either way the results are those of core
+ * detect(). Stacks are read lazily from an ImageSource, with a bounded number of frames in flight
+ * (enough to keep every worker fed), so memory stays bounded.
  */
 
 import type { Source } from '../core/catalog/types.js';
@@ -22,7 +24,7 @@ import { buildPsf, formatPsfSpec, type PsfSpec } from '../core/psf/spec.js';
 import type { Psf } from '../core/psf/types.js';
 import type { CpgdStatus } from '../core/solver/cpgd.js';
 import type { DetectPool } from './pool.js';
-import type { PlainDetectOptions, SerialPsf, SharedFrame, TileJob, TileProgress, WorkerFault } from './protocol.js';
+import type { FrameJob, PlainDetectOptions, SerialPsf, SharedFrame, TileJob, TileProgress, WorkerFault } from './protocol.js';
 
 export interface ParallelDetectOptions extends PlainDetectOptions {
   /** The PSF, as a spec the workers rebuild. */
@@ -89,6 +91,8 @@ function cancelFlag(signal: AbortSignal | undefined): { buffer: SharedArrayBuffe
 
 interface FrameRun {
   o: ValidDetectOptions;
+  /** Frames are of one tile: each goes whole to a worker (a FrameJob). */
+  wholeFrames: boolean;
   serial: SerialPsf;
   plain: PlainDetectOptions;
   fault: WorkerFault | undefined;
@@ -102,8 +106,18 @@ async function solveFrame(
   cancel: SharedArrayBuffer,
   onProgress: ((p: ParallelProgress) => void) | undefined,
   firstId: number,
-): Promise<DetectResult> {
+): Promise<DetectResult | null> {
   const { o } = run;
+  if (run.wholeFrames) {
+    const job: FrameJob = { image: { width: image.width, height: image.height, data: image.data }, psf: run.serial, options: run.plain, cancel };
+    if (run.fault) job.fault = run.fault;
+    if (run.snapshot) job.snapshot = true;
+    const r = await pool.runFrame(job, onProgress ? (p) => onProgress({ ...p, frame: o.frame }) : undefined);
+    // Skipped (cancelled before its turn): the frame was not solved.
+    if (!r) return null;
+    if (firstId !== 1) r.sources.forEach((s, i) => (s.id = firstId + i));
+    return r;
+  }
   const prep = prepareFrame(image, o);
   const frame: SharedFrame = {
     width: prep.width,
@@ -155,7 +169,8 @@ function frameRun(options: ParallelDetectOptions, width: number, height: number)
   const { psf, serial } = preparePsf(options.psfSpec, options.psfImage, width, height);
   const plain = plainOptions(options);
   const o = validateDetectOptions({ ...plain, psf });
-  return { o, serial, plain, fault: options.fault, snapshot: options.snapshot === true };
+  const wholeFrames = o.psf.periodic || planTiles(width, height, o.tileSize, 0).length === 1;
+  return { o, wholeFrames, serial, plain, fault: options.fault, snapshot: options.snapshot === true };
 }
 
 /**
@@ -164,10 +179,12 @@ function frameRun(options: ParallelDetectOptions, width: number, height: number)
  * WorkerFailedError when a worker fails; cancellation is the status 'cancelled'.
  */
 export async function detectFrameParallel(image: Image, options: ParallelDetectOptions, pool: DetectPool, hooks: ParallelHooks = {}): Promise<DetectResult> {
-  const run = frameRun(options, image.width, image.height);
+  // Prepared here even when of one tile: a frame cancelled before it started still reports its
+  // λ, background and noise (status 'cancelled'), as core detect() does.
+  const run = { ...frameRun(options, image.width, image.height), wholeFrames: false };
   const cancel = cancelFlag(hooks.signal);
   try {
-    return await solveFrame(image, run, pool, cancel.buffer, hooks.onProgress, 1);
+    return (await solveFrame(image, run, pool, cancel.buffer, hooks.onProgress, 1))!;
   } finally {
     cancel.dispose();
   }
@@ -226,6 +243,8 @@ export async function detectFramesParallel(
   // Enough frames in flight to keep every worker busy, plus one being read and prepared: frames
   // of one tile each run side by side; a frame of many tiles already fills the pool by itself.
   const tilesPerFrame = run.o.psf.periodic ? 1 : planTiles(source.width, source.height, run.o.tileSize, 0).length;
+  // Whole frames: one waits in the pool's queue, so a worker that finishes a frame takes the next
+  // at once while the calling thread reads another.
   const inFlight = Math.ceil(pool.size / tilesPerFrame) + 1;
   let next = 0;
   let failure: { error: unknown } | null = null;
@@ -238,6 +257,7 @@ export async function detectFramesParallel(
         const image = await source.frame(f);
         const frameRunF: FrameRun = { ...run, o: { ...run.o, frame: f }, plain: { ...run.plain, frame: f } };
         const r = await solveFrame(image, frameRunF, pool, cancel.buffer, hooks.onProgress, 1);
+        if (!r) continue;
         results[k] = {
           sources: r.sources,
           summary: {

@@ -1,6 +1,6 @@
 /**
- * A pool of detection workers (worker_threads). Jobs are tiles (see protocol.ts), queued first in
- * first out and run one per worker. A worker that throws, crashes, exits or runs out of memory
+ * A pool of detection workers (worker_threads). Jobs are tiles or whole frames of one tile (see
+ * protocol.ts), queued first in first out and run one per worker. A worker that throws, crashes, exits or runs out of memory
  * rejects its job with a typed error (WorkerFailedError, or the core's own typed error when the
  * worker threw one) and is replaced; the other jobs go on.
  */
@@ -8,7 +8,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { CpgdError, InvalidOptionError, WorkerFailedError } from '../core/errors.js';
-import { reviveError, type FromWorker, type TileJob, type TileOutcome, type TileProgress, type ToWorker } from './protocol.js';
+import type { DetectResult } from '../core/detect.js';
+import { reviveError, type FrameJob, type FromWorker, type TileJob, type TileOutcome, type TileProgress, type ToWorker } from './protocol.js';
 
 export interface PoolOptions {
   /** Number of worker threads (integer ≥ 1). Default: os.availableParallelism(). */
@@ -34,13 +35,15 @@ export interface PoolOptions {
 
 interface Task {
   id: number;
-  job: TileJob;
+  /** A tile job, or a whole-frame job (see protocol.ts). */
+  kind: 'tile' | 'frame';
+  job: TileJob | FrameJob;
   /** The job's cancel flag. */
   flag: Int32Array;
   /** When the watchdog first saw the flag set (performance.now()). */
   cancelSeenAt?: number;
   onProgress: ((p: TileProgress) => void) | undefined;
-  resolve: (r: TileOutcome | null) => void;
+  resolve: (r: TileOutcome | DetectResult | null) => void;
   reject: (e: unknown) => void;
 }
 
@@ -98,9 +101,22 @@ export class DetectPool {
    * flag was already set when its turn came (the tile was skipped). Rejects with a CpgdError.
    */
   runTile(job: TileJob, onProgress?: (p: TileProgress) => void): Promise<TileOutcome | null> {
+    return this.submit('tile', job, onProgress) as Promise<TileOutcome | null>;
+  }
+
+  /**
+   * Detect the sources of a whole frame (of one tile) in a worker: the result of core detect() on
+   * the same pixels and options, or null when the job's cancel flag was set before its turn (or it
+   * overran the cancel grace). Rejects with a CpgdError, the core's typed errors included.
+   */
+  runFrame(job: FrameJob, onProgress?: (p: TileProgress) => void): Promise<DetectResult | null> {
+    return this.submit('frame', job, onProgress) as Promise<DetectResult | null>;
+  }
+
+  private submit(kind: Task['kind'], job: TileJob | FrameJob, onProgress: ((p: TileProgress) => void) | undefined): Promise<TileOutcome | DetectResult | null> {
     if (this.closed) return Promise.reject(new WorkerFailedError('error', 'the pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, job, flag: new Int32Array(job.cancel), onProgress, resolve, reject });
+      this.queue.push({ id: this.nextId++, kind, job, flag: new Int32Array(job.cancel), onProgress, resolve, reject });
       this.pump();
     });
   }
@@ -137,7 +153,10 @@ export class DetectPool {
       }
       slot.task = task;
       slot.worker.ref();
-      const msg: ToWorker = { type: 'tile', id: task.id, job: task.job, progressIntervalMs: this.progressIntervalMs };
+      const msg: ToWorker =
+        task.kind === 'frame'
+          ? { type: 'frame', id: task.id, job: task.job as FrameJob, progressIntervalMs: this.progressIntervalMs }
+          : { type: 'tile', id: task.id, job: task.job as TileJob, progressIntervalMs: this.progressIntervalMs };
       slot.worker.postMessage(msg);
       this.startWatchdog();
     }
@@ -200,6 +219,7 @@ export class DetectPool {
       slot.task = null;
       worker.unref();
       if (msg.type === 'result') task.resolve(msg.outcome);
+      else if (msg.type === 'frame-result') task.resolve(msg.result);
       else task.reject(reviveError(msg.error));
       this.pump();
     });

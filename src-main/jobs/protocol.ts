@@ -15,7 +15,7 @@ import {
   type ErrorCode,
 } from '../core/errors.js';
 import type { RawSource } from '../core/catalog/build.js';
-import type { DetectOptions, Tile, TileStats } from '../core/detect.js';
+import type { DetectOptions, DetectResult, Tile, TileStats } from '../core/detect.js';
 import type { PsfSpec } from '../core/psf/spec.js';
 import type { BackgroundKind } from '../core/solver/background.js';
 import type { NoiseEstimate } from '../core/solver/noise.js';
@@ -68,6 +68,25 @@ export interface TileJob {
   fault?: WorkerFault;
 }
 
+/**
+ * A whole frame of one tile: the worker prepares it (noise weights, λ, background choice), solves
+ * it and assembles its catalogue, exactly as core detect() does, so a stack of small frames costs
+ * one message per frame and the calling thread only reads frames and merges catalogues.
+ */
+export interface FrameJob {
+  /** The raw frame pixels, row-major float64 (copied by structured cloning: a few tens of kB). */
+  image: { width: number; height: number; data: Float64Array };
+  psf: SerialPsf;
+  /** Options of the frame (its `frame` index included: the catalogue's frame column). */
+  options: PlainDetectOptions;
+  /** Int32Array(1) over this buffer: nonzero asks the solver to stop (checked every iteration). */
+  cancel: SharedArrayBuffer;
+  /** Send the live particles with each progress message (default false). */
+  snapshot?: boolean;
+  /** Test hook; never set in normal use. */
+  fault?: WorkerFault;
+}
+
 /** Progress of a tile, at most `progressIntervalMs` apart (20 per second by default). */
 export interface TileProgress {
   tile: number;
@@ -90,7 +109,9 @@ export interface TileOutcome {
   stats: TileStats;
 }
 
-export type ToWorker = { type: 'tile'; id: number; job: TileJob; progressIntervalMs: number };
+export type ToWorker =
+  | { type: 'tile'; id: number; job: TileJob; progressIntervalMs: number }
+  | { type: 'frame'; id: number; job: FrameJob; progressIntervalMs: number };
 
 /** Particles a progress snapshot carries at most (the heaviest): enough to see them move and merge. */
 export const MAX_SNAPSHOT_PARTICLES = 2000;
@@ -98,6 +119,7 @@ export const MAX_SNAPSHOT_PARTICLES = 2000;
 export type FromWorker =
   | { type: 'progress'; id: number; progress: TileProgress }
   | { type: 'result'; id: number; outcome: TileOutcome }
+  | { type: 'frame-result'; id: number; result: DetectResult }
   | { type: 'error'; id: number; error: SerialError };
 
 /** An error as it crosses the thread boundary. */

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DetectPool, defaultWorkerUrl, detectFrameParallel, detectFramesParallel } from '../../out/node/jobs/index.js';
 import { detect } from '../../out/node/core/detect.js';
-import { CpgdError, InvalidOptionError, WorkerFailedError } from '../../out/node/core/errors.js';
+import { CpgdError, InvalidImageError, InvalidOptionError, WorkerFailedError } from '../../out/node/core/errors.js';
 import { buildPsf } from '../../out/node/core/psf/spec.js';
 import { simulate } from '../../out/node/core/simulate.js';
 
@@ -267,6 +267,62 @@ describe('detectFramesParallel', () => {
       for (const s of d.sources) expected.push({ ...s, id: expected.length + 1 });
     }
     expectSameSources(expected, r.sources);
+  });
+
+  // Frames of one tile go whole to a worker (preparation, solve and assembly there): what the
+  // calling thread used to throw or report must come back the same from the worker.
+  it('a frame of one tile that cannot be solved rejects with the same typed error as core detect(); the pool goes on', async () => {
+    const { psf, images } = field(24, 24, 2, 5, 3);
+    const blank = { width: 24, height: 24, data: new Float64Array(24 * 24).fill(NaN) };
+    const frames = [images[0], blank, images[2]];
+    const source = { format: 'tiff' as const, width: 24, height: 24, frames: 3, header: [], frame: async (i: number) => frames[i] };
+    const expected = (() => {
+      try {
+        detect(blank, { psf });
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('core detect() accepted a frame without finite pixels');
+    })();
+    const err = await detectFramesParallel(source, [0, 1, 2], { psfSpec: gaussian }, pool).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidImageError);
+    expect((err as Error).message).toBe(expected.message);
+    const r = await detectFramesParallel(source, [0, 2], { psfSpec: gaussian }, pool);
+    expect(r.status).toBe('converged');
+    expect(r.frames.map((f: { frame: number }) => f.frame)).toEqual([0, 2]);
+  });
+
+  it('a worker failure on a frame of one tile rejects the stack with WorkerFailedError', async () => {
+    const { images } = field(24, 24, 2, 6, 2);
+    const source = { format: 'tiff' as const, width: 24, height: 24, frames: 2, header: [], frame: async (i: number) => images[i] };
+    const err = await detectFramesParallel(source, [0, 1], { psfSpec: gaussian, fault: 'throw' }, pool).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerFailedError);
+    expect((err as Error).message).toContain('injected fault');
+  });
+
+  it('cancelling a stack of one-tile frames: progress names the frame, unsolved frames are skipped, status cancelled', async () => {
+    const { images } = field(40, 40, 6, 17, 12);
+    const source = { format: 'tiff' as const, width: 40, height: 40, frames: images.length, header: [], frame: async (i: number) => images[i] };
+    const frames = images.map((_: unknown, i: number) => i);
+    const ac = new AbortController();
+    const seen = new Set<number>();
+    let solved = 0;
+    const r = await detectFramesParallel(source, frames, { psfSpec: gaussian }, pool, {
+      signal: ac.signal,
+      onProgress: (p: { frame: number; tiles: number }) => {
+        seen.add(p.frame);
+        expect(p.tiles).toBe(1);
+      },
+      onFrame: () => {
+        if (++solved === 2) ac.abort();
+      },
+    });
+    expect(r.status).toBe('cancelled');
+    expect(r.skipped.length).toBeGreaterThan(0);
+    expect(r.frames.length + r.skipped.length).toBe(frames.length);
+    expect([...r.frames.map((f: { frame: number }) => f.frame), ...r.skipped].sort((a, b) => a - b)).toEqual(frames);
+    for (const f of seen) expect(frames).toContain(f);
+    expect(seen.size).toBeGreaterThan(0);
   });
 
   it('rejects frame indices outside the source', async () => {
