@@ -109,7 +109,11 @@ async function solveFrame(
 ): Promise<DetectResult | null> {
   const { o } = run;
   if (run.wholeFrames) {
-    const job: FrameJob = { image: { width: image.width, height: image.height, data: image.data }, psf: run.serial, options: run.plain, cancel };
+    // Structured cloning copies a typed array's whole buffer: a view into a larger one (a file
+    // read whole) is cut down to the frame first.
+    const d = image.data;
+    const data = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength ? d : d.slice();
+    const job: FrameJob = { image: { width: image.width, height: image.height, data }, psf: run.serial, options: run.plain, cancel };
     if (run.fault) job.fault = run.fault;
     if (run.snapshot) job.snapshot = true;
     const r = await pool.runFrame(job, onProgress ? (p) => onProgress({ ...p, frame: o.frame }) : undefined);
