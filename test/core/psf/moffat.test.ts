@@ -187,17 +187,4 @@ describe('MoffatPsf', () => {
     expect(() => new MoffatPsf(3, 2.5, { maxRadius: 20 })).toThrow(/support radius of 29 px/);
     expect(() => new MoffatPsf(3, 2.5, { maxRadius: 30 })).not.toThrow();
   });
-
-  it('prints its speed (no assertion)', () => {
-    for (const [fwhm, beta] of [[3, 2.5], [3, 4.765]] as const) {
-      const psf = new MoffatPsf(fwhm, beta);
-      const st = allocStamp(psf);
-      const n = 200;
-      for (let i = 0; i < n; i++) psf.stamp(50 + i * 1e-3, 50.3, st); // warm up the JIT
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) psf.stamp(50 + i * 1e-3, 50.3, st);
-      const us = ((performance.now() - t0) / n) * 1000;
-      console.log(`MoffatPsf(${fwhm}, ${beta}): ${st.nx}×${st.ny} stamp, ${us.toFixed(0)} µs`);
-    }
-  });
 });

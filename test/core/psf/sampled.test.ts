@@ -175,14 +175,4 @@ describe('SampledPsf', () => {
     for (const s of [0, -2, 1.5, NaN]) expect(bad(gaussianStamp(1, 1, 9), s).message).toMatch(/positive integer/);
     expect(bad(gaussianStamp(1, 1, 5), 8).message).toMatch(/smaller than one image pixel/);
   });
-
-  it('prints its speed (no assertion)', () => {
-    const psf = SampledPsf.fromImage(gaussianStamp(1.5, 4, 64), { oversample: 4 });
-    const st = allocStamp(psf);
-    const n = 2000;
-    for (let i = 0; i < n; i++) psf.stamp(50 + i * 1e-3, 50.3, st); // warm up the JIT
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) psf.stamp(50 + i * 1e-3, 50.3, st);
-    console.log(`SampledPsf 64×64 @4: ${st.nx}×${st.ny} stamp, ${(((performance.now() - t0) / n) * 1000).toFixed(1)} µs`);
-  });
 });
