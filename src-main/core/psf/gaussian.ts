@@ -58,17 +58,38 @@ export class GaussianPsf extends SeparablePsf {
     const g = this.dens;
     const inv = 1 / (SQRT2 * s);
     const norm = INV_SQRT_2PI / s;
-    for (let k = 0; k <= n; k++) {
-      const u = p0 + k - 0.5 - c;
-      // One exponential per edge serves both the density N(u) = norm·e^{−y²} and erf(y) =
-      // 1 − e^{−y²}·erfcx(y) (y = |u|/√2σ): the profile costs n + 1 exponentials per axis.
-      const y = Math.abs(u) * inv;
-      const E = Math.exp(-y * y);
-      g[k] = norm * E;
-      if (y <= ERF_SMALL_LIMIT) e[k] = u * inv * erfSmall(y);
-      else {
-        const r = 1 - E * erfcxAbove(y);
-        e[k] = u < 0 ? -r : r;
+    // Edges are one pixel apart, so e^{−y²} along each side of the source follows the exact
+    // recurrence E(a + 1) = E(a)·R(a), R(a + 1) = R(a)·q with R(a) = e^{−(2a+1)h}, q = e^{−2h},
+    // h = 1/2σ² (a = |u|): four exponentials per axis (the first edge on each side) instead of
+    // one per edge. Products of at most a dozen factors keep E within a few ulps (the rounding of
+    // u itself, ~1e-14 for sources at tens of pixels, is larger). Walking outwards from the source
+    // on both sides keeps the profile mirror-symmetric. Once E underflows it stays 0, as it must.
+    const h = 0.5 / (s * s);
+    const q = Math.exp(-2 * h);
+    // First edge at or right of the source: u = p0 + k − ½ − c ≥ 0.
+    let kc = Math.ceil(c + 0.5 - p0);
+    if (kc < 0) kc = 0;
+    else if (kc > n + 1) kc = n + 1;
+    for (let side = 0; side < 2; side++) {
+      let k = side === 0 ? kc : kc - 1;
+      const step = side === 0 ? 1 : -1;
+      if (k < 0 || k > n) continue;
+      const a = Math.abs(p0 + k - 0.5 - c);
+      let E = Math.exp(-a * a * h);
+      let R = Math.exp(-(2 * a + 1) * h);
+      for (; k >= 0 && k <= n; k += step) {
+        const u = p0 + k - 0.5 - c;
+        // One exponential per edge serves both the density N(u) = norm·e^{−y²} and erf(y) =
+        // 1 − e^{−y²}·erfcx(y) (y = |u|/√2σ).
+        const y = Math.abs(u) * inv;
+        g[k] = norm * E;
+        if (y <= ERF_SMALL_LIMIT) e[k] = u * inv * erfSmall(y);
+        else {
+          const r = 1 - E * erfcxAbove(y);
+          e[k] = u < 0 ? -r : r;
+        }
+        E *= R;
+        R *= q;
       }
     }
     const r = this.radius;
