@@ -65,7 +65,7 @@ function post(msg: FromWorker): void {
 }
 
 /** The validated options of a job: its PSF from the cache, the cancel flag, throttled progress. */
-function jobOptions(id: number, job: TileJob | FrameJob, width: number, height: number, progressIntervalMs: number): ValidDetectOptions {
+function jobOptions(id: number, job: TileJob | FrameJob, width: number, height: number, progressIntervalMs: number, progress: boolean): ValidDetectOptions {
   const flag = new Int32Array(job.cancel);
   const psf = psfOf(job.psf, width, height);
   let last = -Infinity;
@@ -74,7 +74,8 @@ function jobOptions(id: number, job: TileJob | FrameJob, width: number, height: 
     ...job.options,
     psf,
     shouldStop: () => Atomics.load(flag, 0) !== 0,
-    onProgress: (p) => {
+    // Nobody listening (e.g. a stack without a per-frame progress display): no hook, no messages.
+    onProgress: !progress ? undefined : (p) => {
       if (p.certificate) relativeGap = p.certificate.relativeGap;
       const now = performance.now();
       if (now - last < progressIntervalMs) return;
@@ -88,12 +89,13 @@ function jobOptions(id: number, job: TileJob | FrameJob, width: number, height: 
 
 function run(msg: ToWorker): void {
   const { id, progressIntervalMs } = msg;
+  const progress = msg.progress !== false;
   try {
     injectFault(msg.job.fault);
     if (msg.type === 'frame') {
       // The whole of core detect(), here rather than in the calling thread.
       const { image } = msg.job;
-      const o = jobOptions(id, msg.job, image.width, image.height, progressIntervalMs);
+      const o = jobOptions(id, msg.job, image.width, image.height, progressIntervalMs, progress);
       const prep = prepareFrame(makeImage(image.width, image.height, image.data), o);
       const outcomes = prep.tiles.map((_, i) => (o.shouldStop?.() ? null : solveTile(prep, i, o)));
       post({ type: 'frame-result', id, result: assembleFrame(prep, o, outcomes) });
@@ -101,7 +103,7 @@ function run(msg: ToWorker): void {
     }
     const { job } = msg;
     const f = job.frame;
-    const o = jobOptions(id, job, f.width, f.height, progressIntervalMs);
+    const o = jobOptions(id, job, f.width, f.height, progressIntervalMs, progress);
     const prep: PreparedFrame = {
       width: f.width,
       height: f.height,

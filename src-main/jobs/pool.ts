@@ -155,8 +155,8 @@ export class DetectPool {
       slot.worker.ref();
       const msg: ToWorker =
         task.kind === 'frame'
-          ? { type: 'frame', id: task.id, job: task.job as FrameJob, progressIntervalMs: this.progressIntervalMs }
-          : { type: 'tile', id: task.id, job: task.job as TileJob, progressIntervalMs: this.progressIntervalMs };
+          ? { type: 'frame', id: task.id, job: task.job as FrameJob, progressIntervalMs: this.progressIntervalMs, progress: task.onProgress !== undefined }
+          : { type: 'tile', id: task.id, job: task.job as TileJob, progressIntervalMs: this.progressIntervalMs, progress: task.onProgress !== undefined };
       slot.worker.postMessage(msg);
       this.startWatchdog();
     }

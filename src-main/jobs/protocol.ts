@@ -109,9 +109,13 @@ export interface TileOutcome {
   stats: TileStats;
 }
 
+/**
+ * A job for a worker. `progress`: whether anyone listens to its progress; when false the worker
+ * gives the solver no progress hook at all (no per-iteration callback, no messages).
+ */
 export type ToWorker =
-  | { type: 'tile'; id: number; job: TileJob; progressIntervalMs: number }
-  | { type: 'frame'; id: number; job: FrameJob; progressIntervalMs: number };
+  | { type: 'tile'; id: number; job: TileJob; progressIntervalMs: number; progress: boolean }
+  | { type: 'frame'; id: number; job: FrameJob; progressIntervalMs: number; progress: boolean };
 
 /** Particles a progress snapshot carries at most (the heaviest): enough to see them move and merge. */
 export const MAX_SNAPSHOT_PARTICLES = 2000;

@@ -337,6 +337,13 @@ class Workspace {
   private sdgx = new Float64Array(0);
   private sgy = new Float64Array(0);
   private sdgy = new Float64Array(0);
+  /**
+   * The position each slot of the profile cache was computed at (NaN: none). Profiles are a pure
+   * function of the position, so evaluate() reuses a slot whose particle has not moved (most of
+   * them between full passes, with the active set): same values, no recomputation.
+   */
+  private spx = new Float64Array(0);
+  private spy = new Float64Array(0);
   /** Scratch profiles and box for one stamp outside the cache. */
   private readonly tgx: Float64Array;
   private readonly tdgx: Float64Array;
@@ -483,7 +490,14 @@ class Workspace {
       mass += ps.a[i];
       const off = cache ? i * M : 0;
       const b = cache ? 4 * i : 0;
-      sep.profiles(ps.x[i], ps.y[i], box, b, gx, dgx, gy, dgy, off);
+      const px = ps.x[i];
+      const py = ps.y[i];
+      if (!cache) sep.profiles(px, py, box, b, gx, dgx, gy, dgy, off);
+      else if (this.spx[i] !== px || this.spy[i] !== py) {
+        sep.profiles(px, py, box, b, gx, dgx, gy, dgy, off);
+        this.spx[i] = px;
+        this.spy[i] = py;
+      }
       const x0 = box[b];
       const y0 = box[b + 1];
       const i0 = Math.max(0, -x0);
@@ -514,6 +528,8 @@ class Workspace {
     this.sgy = new Float64Array(cap * M);
     this.sdgy = new Float64Array(cap * M);
     this.cbox = new Int32Array(4 * cap);
+    this.spx = new Float64Array(cap).fill(NaN);
+    this.spy = new Float64Array(cap).fill(NaN);
   }
 
   /** Fresh profiles of a stamp at (x, y) in the scratch arrays; returns nothing (see tbox). */
@@ -869,6 +885,8 @@ class Workspace {
         // A particle that moved since the last evaluate() gets fresh profiles in its slot.
         if (this.cacheOk[i] !== 1) {
           this.sep!.profiles(ps.x[i], ps.y[i], this.cbox, 4 * i, this.sgx, this.sdgx, this.sgy, this.sdgy, i * M);
+          this.spx[i] = ps.x[i];
+          this.spy[i] = ps.y[i];
           this.cacheOk[i] = 1;
         }
         this.separableSums(this.cbox, 4 * i, this.sgx, this.sdgx, this.sgy, this.sdgy, i * M, r);
