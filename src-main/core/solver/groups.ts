@@ -66,6 +66,52 @@ export function groupSystem(members: Member[], width: number, height: number, we
       const ya = Math.max(s1.y0, s2.y0, 0);
       const yb = Math.min(s1.y0 + s1.ny, s2.y0 + s2.ny, height);
       if (xa >= xb || ya >= yb) continue;
+      if (dims === 3) {
+        // The nine (six on the diagonal) sums in one pass over the overlap: each is accumulated in
+        // the same pixel order with the same operations as one sum at a time, so A is unchanged,
+        // but the weights and columns are read once instead of up to nine times.
+        const [a0, a1, a2] = J1;
+        const [b0, b1, b2] = J2;
+        let s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, s20 = 0, s21 = 0, s22 = 0;
+        for (let py = ya; py < yb; py++) {
+          const row = py * width;
+          const k1 = (py - s1.y0) * s1.nx - s1.x0;
+          const k2 = (py - s2.y0) * s2.nx - s2.x0;
+          for (let px = xa; px < xb; px++) {
+            const w = weights[row + px];
+            const u0 = a0[k1 + px];
+            const u1 = a1[k1 + px];
+            const u2 = a2[k1 + px];
+            const v0 = b0[k2 + px];
+            const v1 = b1[k2 + px];
+            const v2 = b2[k2 + px];
+            s00 += w * u0 * v0;
+            s01 += w * u0 * v1;
+            s02 += w * u0 * v2;
+            s11 += w * u1 * v1;
+            s12 += w * u1 * v2;
+            s22 += w * u2 * v2;
+            if (m1 !== m2) {
+              s10 += w * u1 * v0;
+              s20 += w * u2 * v0;
+              s21 += w * u2 * v1;
+            }
+          }
+        }
+        const r0 = m1 * 3 * P + m2 * 3;
+        A[r0] = s00;
+        A[r0 + 1] = s01;
+        A[r0 + 2] = s02;
+        A[r0 + P + 1] = s11;
+        A[r0 + P + 2] = s12;
+        A[r0 + 2 * P + 2] = s22;
+        if (m1 !== m2) {
+          A[r0 + P] = s10;
+          A[r0 + 2 * P] = s20;
+          A[r0 + 2 * P + 1] = s21;
+        }
+        continue;
+      }
       for (let d1 = 0; d1 < dims; d1++) {
         const c1 = J1[d1];
         for (let d2 = m1 === m2 ? d1 : 0; d2 < dims; d2++) {
