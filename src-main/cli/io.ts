@@ -48,8 +48,8 @@ function reasonOf(e: unknown): string {
   }
 }
 
-/** The bytes of a regular, non-empty file; FileError otherwise. */
-export function readInputFile(path: string): Uint8Array {
+/** The size of a regular, non-empty file; FileError otherwise. */
+function regularFileSize(path: string): number {
   let st;
   try {
     st = statSync(path);
@@ -59,18 +59,33 @@ export function readInputFile(path: string): Uint8Array {
   if (st.isDirectory()) throw new FileError(path, 'is a directory, not a file');
   if (!st.isFile()) throw new FileError(path, 'is not a regular file');
   if (st.size === 0) throw new FileError(path, 'the file is empty');
+  return st.size;
+}
+
+/** Fill `out` from `position` of the file; the number of bytes read (fewer at the end of the file). */
+function readAt(fd: number, out: Uint8Array, position: number): number {
+  let at = 0;
+  while (at < out.length) {
+    const n = readSync(fd, out, at, out.length - at, position + at);
+    if (n === 0) break;
+    at += n;
+  }
+  return at;
+}
+
+/** The bytes of a regular, non-empty file; FileError otherwise. */
+export function readInputFile(path: string): Uint8Array {
+  return readWholeFile(path, regularFileSize(path));
+}
+
+function readWholeFile(path: string, size: number): Uint8Array {
   // Read into a Uint8Array of its own (offset 0 in its ArrayBuffer): readFileSync may return a
   // Buffer that is a view into a shared pool, which readers handing `.buffer` on would misread.
-  const bytes = new Uint8Array(st.size);
+  const bytes = new Uint8Array(size);
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    let at = 0;
-    while (at < bytes.length) {
-      const n = readSync(fd, bytes, at, bytes.length - at, at);
-      if (n === 0) break;
-      at += n;
-    }
+    const at = readAt(fd, bytes, 0);
     if (at === 0) throw new FileError(path, 'the file is empty');
     return at === bytes.length ? bytes : bytes.slice(0, at);
   } catch (e) {
@@ -95,22 +110,16 @@ export const LAZY_MIN_BYTES = 64 * 2 ** 20;
  * (the event loop waits a few microseconds per read, at most the time of one frame's bytes).
  */
 export async function openFileSource(path: string): Promise<ByteSource> {
-  let st;
-  try {
-    st = statSync(path);
-  } catch (e) {
-    throw new FileError(path, reasonOf(e));
-  }
-  if (st.isDirectory()) throw new FileError(path, 'is a directory, not a file');
-  if (!st.isFile()) throw new FileError(path, 'is not a regular file');
-  if (st.size === 0) throw new FileError(path, 'the file is empty');
+  return fileSource(path, regularFileSize(path));
+}
+
+function fileSource(path: string, size: number): ByteSource {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
     throw new FileError(path, reasonOf(e));
   }
-  const size = st.size;
   let closed = false;
   return {
     size,
@@ -118,13 +127,9 @@ export async function openFileSource(path: string): Promise<ByteSource> {
       if (closed) throw new FileError(path, 'the file was closed');
       const start = Math.max(0, Math.min(offset, size));
       const out = new Uint8Array(Math.max(0, Math.min(size, offset + length) - start));
-      let at = 0;
+      let at: number;
       try {
-        while (at < out.length) {
-          const n = readSync(fd, out, at, out.length - at, start + at);
-          if (n === 0) break;
-          at += n;
-        }
+        at = readAt(fd, out, start);
       } catch (e) {
         throw new FileError(path, reasonOf(e));
       }
@@ -169,15 +174,9 @@ export interface OpenImageOptions {
  */
 export async function openImage(path: string, options: OpenImageOptions = {}): Promise<ImageSource> {
   const lazy = options.lazy ?? 'auto';
-  let source: ByteSource;
-  if (lazy === false) source = memorySource(readInputFile(path));
-  else {
-    source = await openFileSource(path);
-    if (lazy === 'auto' && source.size < LAZY_MIN_BYTES) {
-      await source.close!();
-      source = memorySource(readInputFile(path));
-    }
-  }
+  const size = regularFileSize(path);
+  const byRange = lazy === true || (lazy === 'auto' && size >= LAZY_MIN_BYTES);
+  const source = byRange ? fileSource(path, size) : memorySource(readWholeFile(path, size));
   try {
     return await openSource(path, source, options);
   } catch (e) {
