@@ -207,28 +207,32 @@ describe('worker failures', () => {
   });
 });
 
+/** A stack over images in memory that counts frames read and finished, and the most in flight. */
+function countingStack(images: ReturnType<typeof field>['images'], width: number, height: number) {
+  const c = { read: 0, finished: 0, maxInFlight: 0 };
+  const source = {
+    format: 'tiff' as const,
+    width,
+    height,
+    frames: images.length,
+    header: [],
+    frame: async (i: number) => {
+      c.read++;
+      c.maxInFlight = Math.max(c.maxInFlight, c.read - c.finished);
+      return images[i]!;
+    },
+  };
+  return { source, counts: c, onFrame: () => void c.finished++ };
+}
+
 describe('detectFramesParallel', () => {
   it('solves the frames of a stack like core detect() frame by frame, ids running over all frames, reading frames lazily', async () => {
     const { psf, images } = field(40, 40, 3, 21, 7);
-    let read = 0;
-    let finished = 0;
-    let maxInFlight = 0;
-    const source = {
-      format: 'fits' as const,
-      width: 40,
-      height: 40,
-      frames: images.length,
-      header: [],
-      frame: async (i: number) => {
-        read++;
-        maxInFlight = Math.max(maxInFlight, read - finished);
-        return images[i];
-      },
-    };
+    const { source, counts, onFrame } = countingStack(images, 40, 40);
     const frames = [1, 2, 3, 4, 5, 6];
-    const r = await detectFramesParallel(source, frames, { psfSpec: gaussian }, pool, { onFrame: () => finished++ });
-    expect(read).toBe(frames.length);
-    expect(maxInFlight).toBeLessThanOrEqual(pool.size + 1);
+    const r = await detectFramesParallel(source, frames, { psfSpec: gaussian }, pool, { onFrame });
+    expect(counts.read).toBe(frames.length);
+    expect(counts.maxInFlight).toBeLessThanOrEqual(pool.size + 1);
     const expected: Src[] = [];
     for (const f of frames) {
       for (const s of detect(images[f], { psf, frame: f }).sources) expected.push({ ...s, id: expected.length + 1 });
@@ -242,24 +246,10 @@ describe('detectFramesParallel', () => {
 
   it('keeps fewer frames in flight when each frame fills the pool with tiles', async () => {
     const { psf, images } = field(64, 64, 4, 13, 3);
-    let read = 0;
-    let finished = 0;
-    let maxInFlight = 0;
-    const source = {
-      format: 'tiff' as const,
-      width: 64,
-      height: 64,
-      frames: images.length,
-      header: [],
-      frame: async (i: number) => {
-        read++;
-        maxInFlight = Math.max(maxInFlight, read - finished);
-        return images[i];
-      },
-    };
-    const r = await detectFramesParallel(source, [0, 1, 2], { psfSpec: gaussian, tileSize: 32 }, pool, { onFrame: () => finished++ });
+    const { source, counts, onFrame } = countingStack(images, 64, 64);
+    const r = await detectFramesParallel(source, [0, 1, 2], { psfSpec: gaussian, tileSize: 32 }, pool, { onFrame });
     // 4 tiles per frame on 2 workers: one frame solving, one being read.
-    expect(maxInFlight).toBeLessThanOrEqual(2);
+    expect(counts.maxInFlight).toBeLessThanOrEqual(2);
     const expected: Src[] = [];
     for (const f of [0, 1, 2]) {
       const d = detect(images[f], { psf, frame: f, tileSize: 32 });
