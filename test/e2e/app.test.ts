@@ -5,15 +5,14 @@
 // and the image stays; the server refuses requests without the token or from another origin.
 // Screenshots go to test-results/e2e/.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFitsImage } from '../../src-main/core/formats/fits.js';
 import { ROOT } from '../paths.js';
-import { launchChromium, SHOTS, startServer, type Browser, type RunningServer } from './browser.js';
+import { SHOTS, startSession, type E2eSession, type RunningServer } from './browser.js';
 
 const SAMPLE = resolve(ROOT, 'resources/samples/star-field.fits');
 // The settings the test enters in the panel, and the same for the command line.
@@ -24,11 +23,11 @@ const CLI_ARGS = ['--psf', `gaussian:${SIGMA}`, '--lambda', LAMBDA];
 /** The camera the panel shows at the run (the sample sets the one it was simulated with), as CLI options. */
 const cameraArgs: string[] = [];
 
+let session: E2eSession;
 let dir: string;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 
 interface Row {
   x: number;
@@ -70,21 +69,12 @@ function get(path: string, headers: Record<string, string>, method = 'GET'): Pro
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cpgd-e2e-'));
-  server = await startServer(['--data-dir', join(dir, 'data'), '--threads', '1', '--max-upload-mb', '1']);
-  browser = await launchChromium();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  // Console errors include resources that failed to load and Content-Security-Policy violations.
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-  });
+  session = await startSession('cpgd-e2e-', (d) => ['--data-dir', join(d, 'data'), '--threads', '1', '--max-upload-mb', '1']);
+  ({ dir, server, page, pageErrors } = session);
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('browser mode, end to end', () => {
@@ -288,7 +278,7 @@ describe('browser mode, end to end', () => {
     expect(foreign.status).toBe(403);
     expect(foreign.body).toMatch(/origin/);
     // And from a page of another origin in the browser, the API cannot be read.
-    const other = await browser.context.newPage();
+    const other = await session.browser.context.newPage();
     await other.goto('about:blank');
     const outcome = await other.evaluate(async (origin) => {
       try {

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT } from '../paths.js';
 
 /** Debian's Chromium (apt-get install chromium; .ci/run installs it). CPGD_CHROMIUM overrides. */
@@ -83,6 +83,42 @@ export async function launchChromium(): Promise<Browser> {
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A browser-mode server in a fresh data directory and a Chromium page on it, collecting page errors. */
+export interface E2eSession {
+  dir: string;
+  server: RunningServer;
+  browser: Browser;
+  page: Page;
+  /** Script errors, and console errors (failed loads, Content-Security-Policy violations). */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/** Start the server with `args(dir)` (dir: a new temporary directory) and a page that records its errors. */
+export async function startSession(prefix: string, args: (dir: string) => string[]): Promise<E2eSession> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const server = await startServer(args(dir));
+  const browser = await launchChromium();
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+  });
+  return {
+    dir,
+    server,
+    browser,
+    page,
+    pageErrors,
+    async close() {
+      await browser.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

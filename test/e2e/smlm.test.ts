@@ -5,21 +5,20 @@
 // curve, exports the rendering as a TIFF and the ThunderSTORM CSV, which must be the file
 // `cpgd detect --format thunderstorm` writes for the same file and settings.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTiff } from '../../src-main/core/formats/tiff.js';
 import { ROOT } from '../paths.js';
-import { launchChromium, SHOTS, startServer, type Browser, type RunningServer } from './browser.js';
+import { SHOTS, startSession, type E2eSession, type RunningServer } from './browser.js';
 
 const STACK = resolve(ROOT, 'resources/samples/smlm-stack.tif');
+let session: E2eSession;
 let dir: string;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 /** The camera the panel shows at the run, as cpgd detect options. */
 const cameraArgs: string[] = [];
 
@@ -34,20 +33,12 @@ async function litPixels(p: Page): Promise<number> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cpgd-e2e-smlm-'));
-  server = await startServer(['--data-dir', join(dir, 'data'), '--threads', '1']);
-  browser = await launchChromium();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-  });
+  session = await startSession('cpgd-e2e-smlm-', (d) => ['--data-dir', join(d, 'data'), '--threads', '1']);
+  ({ dir, server, page, pageErrors } = session);
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('browser mode, SMLM stack end to end', () => {
