@@ -22,17 +22,10 @@ import { readFits, writeFitsImage } from '../out/node/core/formats/fits.js';
 import { readTiff, writeTiff } from '../out/node/core/formats/tiff.js';
 import { openFileSource, openImage } from '../out/node/cli/io.js';
 import { openFits } from '../out/node/core/formats/fits.js';
+import { printTable } from './lib/table.mjs';
 
 const MB = 1e6;
 
-function table(title, header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => '| ' + cells.map((c, i) => String(c).padStart(widths[i])).join(' | ') + ' |';
-  console.log(`\n${title}\n`);
-  console.log(line(header));
-  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
-  for (const r of rows) console.log(line(r));
-}
 
 /** A pattern frame (values 0..4095 for uint16, smooth floats otherwise). */
 function pattern(width, height, seed) {
@@ -148,7 +141,7 @@ try {
     ]);
   }
 
-  table(
+  printTable(
     'Readers on uncompressed files (targets: ≥ 300 MB/s decoding; stack open + first frame < 100 ms)',
     ['file', 'MB', 'readFileSync ms', 'open + frame 0 ms (cold / warm)', 'open + all frames ms', 'MB/s'],
     rows,
@@ -214,7 +207,7 @@ frame: the warm figure). MB/s = stored pixel bytes / that time (output: one new 
     }
   }
 
-  table(
+  printTable(
     'Large files opened from disk, read by range (target: first frame of a 2 GB stack without reading the rest)',
     ['file', 'MB', 'write s', 'openImage + frame 0 ms', 'again ms', 'MB read'],
     lazyRows,

@@ -16,6 +16,7 @@ import { simulate } from '../out/node/core/simulate.js';
 import { matchCatalogs } from '../out/node/core/catalog/match.js';
 import { DetectPool, detectFrameParallel, detectFramesParallel } from '../out/node/jobs/index.js';
 import { detect } from '../out/node/core/detect.js';
+import { printTable } from './lib/table.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -23,14 +24,6 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 const threads = availableParallelism();
 const pool = new DetectPool({ threads });
 
-function table(title, header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => '| ' + cells.map((c, i) => String(c).padStart(widths[i])).join(' | ') + ' |';
-  console.log(`\n${title}\n`);
-  console.log(line(header));
-  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
-  for (const r of rows) console.log(line(r));
-}
 
 /** Per-axis and radial RMSE over matched pairs. */
 function errors(m, det, truth) {
@@ -70,7 +63,7 @@ if (!only || only === 'crowded') {
   }
   const n = seeds.length;
   rows.push(['mean', '', '', '', '', (sum.p / n).toFixed(3), (sum.r / n).toFixed(3), (sum.f1 / n).toFixed(3), (sum.ax / n).toFixed(3), (sum.rad / n).toFixed(3), ((100 * sum.fl) / n).toFixed(1) + ' %', '', '', '', (sum.t / n).toFixed(2)]);
-  table('Crowded field 200×200, 150 stars, σ 1.5 px (targets: F1 ≥ 0.92, RMSE ≤ 0.17 px)', ['seed', 'found', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1', 'RMSE/axis px', 'RMSE radial px', 'median flux error', 'iterations', 'rel. gap', 'status', 'time s'], rows);
+  printTable('Crowded field 200×200, 150 stars, σ 1.5 px (targets: F1 ≥ 0.92, RMSE ≤ 0.17 px)', ['seed', 'found', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1', 'RMSE/axis px', 'RMSE radial px', 'median flux error', 'iterations', 'rel. gap', 'status', 'time s'], rows);
   // The Cramér–Rao floor of the radial error for this flux distribution (σ_x² ≈ σ²/f·(1 + 8πσ²b/f)).
   let crb = 0;
   const N = 200000;
@@ -93,7 +86,7 @@ if (!only || only === 'scale') {
     const e = errors(m, res.sources, sim.truth);
     rows.push([`${size}²`, count, res.tiles.length, seconds.toFixed(1), res.iterations, particles, m.recall.toFixed(3), m.precision.toFixed(3), e.perAxis.toFixed(3), e.radial.toFixed(3), res.relativeGap.toExponential(1), res.status]);
   }
-  table('Scale: fields at 25 stars per 10⁴ px, σ 1.5 px, 1000–40000 counts (target: 2048² < 10 s, recall and precision ≥ 0.95)', ['size', 'stars', 'tiles', 'time s', 'iterations (max tile)', 'particles', 'recall', 'precision', 'RMSE/axis px', 'RMSE radial px', 'max rel. gap', 'status'], rows);
+  printTable('Scale: fields at 25 stars per 10⁴ px, σ 1.5 px, 1000–40000 counts (target: 2048² < 10 s, recall and precision ≥ 0.95)', ['size', 'stars', 'tiles', 'time s', 'iterations (max tile)', 'particles', 'recall', 'precision', 'RMSE/axis px', 'RMSE radial px', 'max rel. gap', 'status'], rows);
 }
 
 /** CPU milliseconds of this thread's process since `from` (process.cpuUsage). */
@@ -131,7 +124,7 @@ if (!only || only === 'smlm') {
     const m = matchCatalogs(det, sim.truth, 1);
     rows.push([label, frames, m.tp, m.fp, m.fn, m.jaccard.toFixed(3), (100 * m.rmse).toFixed(1), label === 'one thread' ? perFrameCpu.toFixed(1) : '', label === 'one thread' ? (iters / frames).toFixed(0) : '', label === 'one thread' ? '' : (frames / wall).toFixed(1)]);
   }
-  table(`SMLM 64×64 frames, ~35 emitters, σ 1.1 px, 100 nm pixels (targets: Jaccard ≥ 0.90, RMSE ≤ 20 nm, ≥ 50 frames/s on 2 cores)`, ['run', 'frames', 'TP', 'FP', 'FN', 'Jaccard', 'RMSE radial nm', 'CPU ms/frame', 'iterations/frame', 'frames/s (wall)'], rows);
+  printTable(`SMLM 64×64 frames, ~35 emitters, σ 1.1 px, 100 nm pixels (targets: Jaccard ≥ 0.90, RMSE ≤ 20 nm, ≥ 50 frames/s on 2 cores)`, ['run', 'frames', 'TP', 'FP', 'FN', 'Jaccard', 'RMSE radial nm', 'CPU ms/frame', 'iterations/frame', 'frames/s (wall)'], rows);
 }
 
 if (!only || only === 'region') {
@@ -153,7 +146,7 @@ if (!only || only === 'region') {
     const r = detect({ width: size, height: size, data: crop(ox, oy) }, { psf });
     rows.push([`${ox},${oy}`, r.sources.length, r.iterations, r.relativeGap.toExponential(1), r.status, (cpuMs(c0) / 1000).toFixed(2), ((performance.now() - t0) / 1000).toFixed(2)]);
   }
-  table('Region 128×128 of the scale field, one thread (target: < 1 s)', ['origin', 'sources', 'iterations', 'rel. gap', 'status', 'CPU s', 'wall s'], rows);
+  printTable('Region 128×128 of the scale field, one thread (target: < 1 s)', ['origin', 'sources', 'iterations', 'rel. gap', 'status', 'CPU s', 'wall s'], rows);
 }
 
 await pool.close();

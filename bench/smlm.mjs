@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../out/node/cli/main.js';
 import { parseCatalogCsv } from '../out/node/core/catalog/csv.js';
 import { matchCatalogs } from '../out/node/core/catalog/match.js';
+import { printTable } from './lib/table.mjs';
 
 const argv = process.argv.slice(2);
 const dash = argv.indexOf('--');
@@ -63,13 +64,6 @@ async function detectInProcess(args) {
   return { ms, cpuMs: (c.user + c.system) / 1000 };
 }
 
-function table(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => '| ' + cells.map((c, i) => String(c).padStart(widths[i])).join(' | ') + ' |';
-  console.log(line(header));
-  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
-  for (const r of rows) console.log(line(r));
-}
 
 try {
   console.log(`cpgd SMLM benchmark — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${threads} threads, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -113,7 +107,7 @@ try {
       ((threads * 1000 * frames) / cpuMs).toFixed(1),
     ]);
   }
-  table(['options', 'found', 'TP', 'FP', 'FN', 'precision', 'recall', 'Jaccard', 'RMSE nm', 'RMSE/axis nm', 'median flux error', 'time s', 'frames/s', 'CPU ms/frame', `frames/s on ${threads} free cores`], rows);
+  printTable(null, ['options', 'found', 'TP', 'FP', 'FN', 'precision', 'recall', 'Jaccard', 'RMSE nm', 'RMSE/axis nm', 'median flux error', 'time s', 'frames/s', 'CPU ms/frame', `frames/s on ${threads} free cores`], rows);
   console.log(`\nframes/s: frames / wall time of cpgd detect. CPU ms/frame: CPU time of all its threads per frame; "frames/s on ${threads} free cores" = ${threads} × 1000 / (CPU ms/frame), what the run would reach if no other process used the cores (load average now ${loadavg()[0].toFixed(2)}).`);
   console.log('\nTargets (issue 5): Jaccard ≥ 0.90, RMSE ≤ 20 nm at 100 nm tolerance, ≥ 50 frames/s on 2 cores.');
   for (const r of rows) {

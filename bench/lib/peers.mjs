@@ -203,7 +203,7 @@ export function encircledEnergy(stamp, r, sub = 16) {
 export const fmt = (v, digits = 3) => (v === undefined || v === null || Number.isNaN(v) ? '' : typeof v === 'number' ? v.toFixed(digits) : String(v));
 
 /**
- * A Markdown table, numbers right-aligned.
+ * A Markdown table, cells left-aligned and padded to their column's width.
  * @param {string[]} header
  * @param {(string|number)[][]} rows
  */
