@@ -1,6 +1,6 @@
 // End-to-end tests of the real `cpgd` command (node bin/cpgd.mjs, which runs the compiled out/node:
 // `npm test` builds it first; run `npm run build:node` before `npx vitest run test/cli` by hand).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,22 +10,13 @@ import { matchCatalogs } from '../../out/node/core/catalog/match.js';
 import { readFits, readFitsTable, writeFitsImage } from '../../out/node/core/formats/fits.js';
 import { readTiff, writeTiff } from '../../out/node/core/formats/tiff.js';
 import { ROOT } from '../paths.js';
+import { BIN, runCpgd, type Run } from './run.js';
 
-const BIN = resolve(ROOT, 'bin/cpgd.mjs');
 const CSV_HEADER = 'id,frame,x,y,flux,x_err,y_err,flux_err,snr';
 let dir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** Non-empty stderr lines. */
-  lines: string[];
-}
-
 function cpgd(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stderr.split('\n').filter((l) => l.trim() !== '') };
+  return runCpgd(dir, args);
 }
 
 const at = (name: string) => join(dir, name);

@@ -1,20 +1,18 @@
 // End-to-end tests of the export formats of `cpgd detect`: ThunderSTORM CSV and DS9 regions in
 // fk5 (with a celestial WCS) or image coordinates. Runs the compiled out/node (`npm run build:node`).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalogCsv } from '../../out/node/core/catalog/csv.js';
-import { FIXTURES, ROOT } from '../paths.js';
+import { FIXTURES } from '../paths.js';
+import { runCpgd } from './run.js';
 
-const BIN = resolve(ROOT, 'bin/cpgd.mjs');
 const TS_HEADER = '"id","frame","x [nm]","y [nm]","sigma [nm]","intensity [photon]","offset [photon]","bkgstd [photon]","uncertainty [nm]"';
 let dir: string;
 
 function cpgd(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stderr.split('\n').filter((l) => l.trim() !== '') };
+  return runCpgd(dir, args);
 }
 const at = (name: string) => join(dir, name);
 const read = (name: string) => readFileSync(at(name), 'utf8');

@@ -1,19 +1,16 @@
 // End-to-end tests of `cpgd render` (the compiled out/node; `npm run build:node` first by hand).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalogCsv } from '../../out/node/core/catalog/csv.js';
 import { readTiff } from '../../out/node/core/formats/tiff.js';
-import { ROOT } from '../paths.js';
+import { runCpgd } from './run.js';
 
-const BIN = resolve(ROOT, 'bin/cpgd.mjs');
 let dir: string;
 
 function cpgd(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stderr.split('\n').filter((l) => l.trim() !== '') };
+  return runCpgd(dir, args);
 }
 const at = (name: string) => join(dir, name);
 

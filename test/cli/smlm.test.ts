@@ -1,22 +1,21 @@
 // End-to-end tests of the microscopy (SMLM) side of `cpgd detect`: stacks with a frame range,
 // camera settings, nm columns, filters, progress, Ctrl-C, bad input. Runs the compiled out/node
 // (`npm run build:node` first when running by hand).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalogCsv } from '../../out/node/core/catalog/csv.js';
 import { matchCatalogs } from '../../out/node/core/catalog/match.js';
 import { readTiff, writeTiff } from '../../out/node/core/formats/tiff.js';
-import { FIXTURES, ROOT } from '../paths.js';
+import { FIXTURES } from '../paths.js';
+import { BIN, runCpgd } from './run.js';
 
-const BIN = resolve(ROOT, 'bin/cpgd.mjs');
 let dir: string;
 
 function cpgd(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stderr.split('\n').filter((l) => l.trim() !== '') };
+  return runCpgd(dir, args);
 }
 const at = (name: string) => join(dir, name);
 const read = (name: string) => readFileSync(at(name), 'utf8');
