@@ -86,6 +86,106 @@ describe('GaussianPsf', () => {
     expect(valueAt(st, 10, 3)).toBeGreaterThan(0.05);
   });
 
+  /** The tapered pixel profile and its derivative in c from erf and the taper formula, pixel by pixel. */
+  function direct(s: number, psf: GaussianPsf, c: number, p: number): [number, number] {
+    const r = psf.radius;
+    const tw = r / psf.truncation;
+    const t0 = r - tw;
+    const u = p - c;
+    const a = Math.abs(u);
+    if (a >= r) return [0, 0];
+    const G = 0.5 * (erf((u + 0.5) / (Math.SQRT2 * s)) - erf((u - 0.5) / (Math.SQRT2 * s)));
+    const N = (w: number) => Math.exp((-0.5 * w * w) / (s * s)) / (Math.sqrt(2 * Math.PI) * s);
+    const dG = N(u - 0.5) - N(u + 0.5);
+    if (a <= t0) return [G, dG];
+    const ph = (Math.PI * (a - t0)) / tw;
+    const T = 0.5 * (1 + Math.cos(ph));
+    const dT = ((0.5 * Math.PI) / tw) * Math.sin(ph) * Math.sign(u);
+    return [T * G, T * dG + dT * G];
+  }
+
+  it('matches erf and the taper formula (values within 5e-13, derivatives within 1e-10 of the peak density) for widths 0.1 to 200 px', () => {
+    const cases: [number, number, number][] = [[0.1, 0.1, 4.5], [0.3, 0.3, 4.5], [0.6, 0.84, 4.5], [1.1, 1.1, 4.5], [1.5, 2.2, 4.5], [3, 3, 2], [1.3, 1.3, 9], [17, 17, 3.3], [200, 200, 4.5]];
+    for (const [sx, sy, tr] of cases) {
+      const psf = new GaussianPsf(sx, sy, tr);
+      const n = psf.maxStampSide + 2;
+      const val = new Float64Array(n);
+      const der = new Float64Array(n);
+      for (let t = 0; t < 40; t++) {
+        const axis = (t & 1) as 0 | 1;
+        const s = axis === 0 ? sx : sy;
+        const c = 37 + 2 * rand();
+        const p0 = Math.ceil(c - psf.radius) - 1;
+        psf.axisProfile(axis, c, p0, n, val, der);
+        let dv = 0;
+        let dd = 0;
+        for (let k = 0; k < n; k++) {
+          const [v, d] = direct(s, psf, c, p0 + k);
+          dv = Math.max(dv, Math.abs(val[k] - v));
+          dd = Math.max(dd, Math.abs(der[k] - d));
+        }
+        expect(dv).toBeLessThan(5e-13);
+        // Relative to the density's peak 1/√(2π)σ, which bounds the derivative.
+        expect(dd).toBeLessThan(1e-10 / (Math.sqrt(2 * Math.PI) * s));
+      }
+    }
+  });
+
+  it('has derivatives that are the derivatives of its values, smooth across table nodes (central differences, h = 1e-5 and 1e-3)', () => {
+    for (const s of [0.4, 1.1, 2.5]) {
+      const psf = new GaussianPsf(s);
+      const n = psf.maxStampSide + 2;
+      const [v0, d0, vp, dp, vm, dm] = Array.from({ length: 6 }, () => new Float64Array(n));
+      for (let t = 0; t < 50; t++) {
+        const c = 20 + rand();
+        const p0 = Math.ceil(c - psf.radius) - 1;
+        psf.axisProfile(0, c, p0, n, v0, d0);
+        // Values: a central difference of step h errs by h²/6 times the third derivative (below
+        // 1e-10 here) plus rounding.
+        let h = 1e-5;
+        psf.axisProfile(0, c + h, p0, n, vp, dp);
+        psf.axisProfile(0, c - h, p0, n, vm, dm);
+        let dmax = 0;
+        for (let k = 0; k < n; k++) dmax = Math.max(dmax, Math.abs(d0[k]));
+        for (let k = 0; k < n; k++) expect(Math.abs((vp[k] - vm[k]) / (2 * h) - d0[k])).toBeLessThan(1e-9 * dmax);
+        // Second derivatives as the solver's Newton steps take them (differences of derivatives,
+        // h = 1e-3) agree with the exact ones: the table is C², so no node shows up as a jump.
+        h = 1e-3;
+        psf.axisProfile(0, c + h, p0, n, vp, dp);
+        psf.axisProfile(0, c - h, p0, n, vm, dm);
+        for (let k = 0; k < n; k++) {
+          const u = p0 + k - c;
+          // The taper's own second derivative jumps where it starts; stay clear of it.
+          if (Math.abs(u) > psf.radius - s - 2 * h) continue;
+          const N1 = (w: number) => ((-w / (s * s)) * Math.exp((-0.5 * w * w) / (s * s))) / (Math.sqrt(2 * Math.PI) * s);
+          const d2 = N1(u + 0.5) - N1(u - 0.5);
+          expect(Math.abs((dp[k] - dm[k]) / (2 * h) - d2)).toBeLessThan(1e-6 / (s * s * s));
+        }
+      }
+    }
+  });
+
+  it('falls back to the direct formula where a table would be too large (very elongated PSFs)', () => {
+    const psf = new GaussianPsf(40, 0.3);
+    const n = psf.maxStampSide;
+    const [a, b, c, d] = Array.from({ length: 4 }, () => new Float64Array(n));
+    for (const axis of [0, 1] as const) {
+      const x = 200.37;
+      const p0 = Math.ceil(x - psf.radius);
+      psf.axisProfile(axis, x, p0, n, a, b);
+      psf.profileExact(axis, x, p0, n, c, d);
+      if (axis === 1) {
+        expect(a).toEqual(c);
+        expect(b).toEqual(d);
+      }
+      for (let k = 0; k < n; k++) {
+        const [v, g] = direct(axis === 0 ? 40 : 0.3, psf, x, p0 + k);
+        expect(Math.abs(a[k] - v)).toBeLessThan(1e-13);
+        expect(Math.abs(b[k] - g)).toBeLessThan(1e-10);
+      }
+    }
+  });
+
   it('rejects bad widths with InvalidPsfError', () => {
     for (const s of [0, -1, NaN, Infinity, 500]) expect(() => new GaussianPsf(s)).toThrow(InvalidPsfError);
   });
