@@ -51,6 +51,12 @@ export interface ParallelHooks {
 
 let psfKeys = 0;
 
+/**
+ * Frames per worker from which a stack of small frames warms its workers up first (see
+ * DetectPool.warm): the warm-up costs about what the first few cold frames would lose.
+ */
+const WARM_MIN_FRAMES_PER_WORKER = 10;
+
 /** The PSF once per run: built here (so bad PSFs fail before any work) and serialised for workers. */
 function preparePsf(spec: PsfSpec, psfImage: Image | undefined, width: number, height: number): { psf: Psf; serial: SerialPsf } {
   const psf = buildPsf(spec, { fileImage: psfImage, width, height });
@@ -250,6 +256,11 @@ export async function detectFramesParallel(
   // Whole frames: one waits in the pool's queue, so a worker that finishes a frame takes the next
   // at once while the calling thread reads another.
   const inFlight = Math.ceil(pool.size / tilesPerFrame) + 1;
+  // A fresh worker's first small frames cost several times the warmed figure (JIT): on a stack of
+  // enough of them, each worker first warms up on tiny synthetic frames, for less CPU in all.
+  if (run.wholeFrames && !run.fault && frames.length >= WARM_MIN_FRAMES_PER_WORKER * pool.size) {
+    pool.warm({ psf: run.serial, options: run.plain, cancel: cancel.buffer });
+  }
   let next = 0;
   let failure: { error: unknown } | null = null;
 

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { CpgdError, InvalidOptionError, WorkerFailedError } from '../core/errors.js';
 import type { DetectResult } from '../core/detect.js';
-import { reviveError, type FrameJob, type FromWorker, type TileJob, type TileOutcome, type TileProgress, type ToWorker } from './protocol.js';
+import { reviveError, type FrameJob, type FromWorker, type TileJob, type TileOutcome, type TileProgress, type ToWorker, type WarmJob } from './protocol.js';
 
 export interface PoolOptions {
   /** Number of worker threads (integer ≥ 1). Default: os.availableParallelism(). */
@@ -35,9 +35,9 @@ export interface PoolOptions {
 
 interface Task {
   id: number;
-  /** A tile job, or a whole-frame job (see protocol.ts). */
-  kind: 'tile' | 'frame';
-  job: TileJob | FrameJob;
+  /** A tile job, a whole-frame job or a warm-up (see protocol.ts). */
+  kind: 'tile' | 'frame' | 'warm';
+  job: TileJob | FrameJob | WarmJob;
   /** The job's cancel flag. */
   flag: Int32Array;
   /** When the watchdog first saw the flag set (performance.now()). */
@@ -52,6 +52,8 @@ interface Slot {
   task: Task | null;
   /** false once the worker failed or was terminated: its late events are ignored. */
   alive: boolean;
+  /** The worker was given a warm-up (see DetectPool.warm). */
+  warmed: boolean;
 }
 
 export function defaultWorkerUrl(): URL {
@@ -96,6 +98,11 @@ export class DetectPool {
     return this.slots.length;
   }
 
+  /** Workers currently alive that were given a warm-up (see warm). */
+  get warmed(): number {
+    return this.slots.filter((s) => s.warmed).length;
+  }
+
   /**
    * Run one tile. Resolves with the tile's sources and statistics, or null when the job's cancel
    * flag was already set when its turn came (the tile was skipped). Rejects with a CpgdError.
@@ -111,6 +118,24 @@ export class DetectPool {
    */
   runFrame(job: FrameJob, onProgress?: (p: TileProgress) => void): Promise<DetectResult | null> {
     return this.submit('frame', job, onProgress) as Promise<DetectResult | null>;
+  }
+
+  /**
+   * Warm up the JIT of each worker not warmed yet, starting the missing ones: it solves a few tiny
+   * synthetic frames with the job's PSF and options (see WarmJob) before it takes queued jobs.
+   * Worth it before a stack of small frames, whose first frames on a fresh worker cost several
+   * times the warmed figure. Nothing to await: a warm-up that fails leaves its worker cold (or
+   * replaced, if it died), and the job's cancel flag stops it like a job.
+   */
+  warm(job: WarmJob): void {
+    if (this.closed) return;
+    while (this.slots.length < this.size) this.spawn();
+    for (const slot of this.slots) {
+      if (slot.warmed || slot.task) continue;
+      slot.warmed = true;
+      const ignore = () => undefined;
+      this.start(slot, { id: this.nextId++, kind: 'warm', job, flag: new Int32Array(job.cancel), onProgress: undefined, resolve: ignore, reject: ignore });
+    }
   }
 
   private submit(kind: Task['kind'], job: TileJob | FrameJob, onProgress: ((p: TileProgress) => void) | undefined): Promise<TileOutcome | DetectResult | null> {
@@ -151,15 +176,23 @@ export class DetectPool {
         task.resolve(null);
         continue;
       }
-      slot.task = task;
-      slot.worker.ref();
-      const msg: ToWorker =
-        task.kind === 'frame'
-          ? { type: 'frame', id: task.id, job: task.job as FrameJob, progressIntervalMs: this.progressIntervalMs, progress: task.onProgress !== undefined }
-          : { type: 'tile', id: task.id, job: task.job as TileJob, progressIntervalMs: this.progressIntervalMs, progress: task.onProgress !== undefined };
-      slot.worker.postMessage(msg);
-      this.startWatchdog();
+      this.start(slot, task);
     }
+  }
+
+  private start(slot: Slot, task: Task): void {
+    slot.task = task;
+    slot.worker.ref();
+    const progress = task.onProgress !== undefined;
+    const interval = this.progressIntervalMs;
+    const msg: ToWorker =
+      task.kind === 'warm'
+        ? { type: 'warm', id: task.id, job: task.job as WarmJob }
+        : task.kind === 'frame'
+          ? { type: 'frame', id: task.id, job: task.job as FrameJob, progressIntervalMs: interval, progress }
+          : { type: 'tile', id: task.id, job: task.job as TileJob, progressIntervalMs: interval, progress };
+    slot.worker.postMessage(msg);
+    this.startWatchdog();
   }
 
   /** While jobs run, look at their cancel flags every 20 ms. */
@@ -203,7 +236,7 @@ export class DetectPool {
 
   private spawn(): Slot {
     const worker = new Worker(this.workerUrl, this.resourceLimits ? { resourceLimits: this.resourceLimits } : {});
-    const slot: Slot = { worker, task: null, alive: true };
+    const slot: Slot = { worker, task: null, alive: true, warmed: false };
     worker.unref();
     worker.on('message', (msg: FromWorker) => {
       const task = slot.task;
@@ -220,6 +253,7 @@ export class DetectPool {
       worker.unref();
       if (msg.type === 'result') task.resolve(msg.outcome);
       else if (msg.type === 'frame-result') task.resolve(msg.result);
+      else if (msg.type === 'warmed') task.resolve(null);
       else task.reject(reviveError(msg.error));
       this.pump();
     });

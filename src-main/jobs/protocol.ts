@@ -87,6 +87,19 @@ export interface FrameJob {
   fault?: WorkerFault;
 }
 
+/**
+ * A JIT warm-up of a fresh worker before a stack of small frames: the worker solves a few tiny
+ * synthetic frames (see detect.worker.ts) with the stack's PSF and options, and throws the results
+ * away. A fresh V8 isolate runs its first frames ~10× slower while it interprets and compiles the
+ * solver; tiny frames get it through that phase for less CPU than real frames would.
+ */
+export interface WarmJob {
+  psf: SerialPsf;
+  options: PlainDetectOptions;
+  /** Int32Array(1) over this buffer: nonzero stops the warm-up (the stack's cancel flag). */
+  cancel: SharedArrayBuffer;
+}
+
 /** Progress of a tile, at most `progressIntervalMs` apart (20 per second by default). */
 export interface TileProgress {
   tile: number;
@@ -115,7 +128,8 @@ export interface TileOutcome {
  */
 export type ToWorker =
   | { type: 'tile'; id: number; job: TileJob; progressIntervalMs: number; progress: boolean }
-  | { type: 'frame'; id: number; job: FrameJob; progressIntervalMs: number; progress: boolean };
+  | { type: 'frame'; id: number; job: FrameJob; progressIntervalMs: number; progress: boolean }
+  | { type: 'warm'; id: number; job: WarmJob };
 
 /** Particles a progress snapshot carries at most (the heaviest): enough to see them move and merge. */
 export const MAX_SNAPSHOT_PARTICLES = 2000;
@@ -124,6 +138,8 @@ export type FromWorker =
   | { type: 'progress'; id: number; progress: TileProgress }
   | { type: 'result'; id: number; outcome: TileOutcome }
   | { type: 'frame-result'; id: number; result: DetectResult }
+  /** The warm-up is over (whether it ran to the end, stopped on cancel or failed: it is best effort). */
+  | { type: 'warmed'; id: number }
   | { type: 'error'; id: number; error: SerialError };
 
 /** An error as it crosses the thread boundary. */

@@ -315,6 +315,56 @@ describe('detectFramesParallel', () => {
     expect(seen.size).toBeGreaterThan(0);
   });
 
+  it('a stack long enough to warm fresh workers up first gives the results of core detect() frame by frame', async () => {
+    const { psf, images } = field(24, 24, 2, 31, 24);
+    const { source, counts, onFrame } = countingStack(images, 24, 24);
+    const fresh = new DetectPool({ threads: 2 });
+    try {
+      const frames = images.map((_: unknown, i: number) => i);
+      const r = await detectFramesParallel(source, frames, { psfSpec: gaussian }, fresh, { onFrame });
+      // Both workers solved synthetic frames before the stack's (10 frames per worker and more).
+      expect(fresh.warmed).toBe(2);
+      expect(counts.maxInFlight).toBeLessThanOrEqual(fresh.size + 1);
+      const expected: Src[] = [];
+      for (const f of frames) for (const s of detect(images[f], { psf, frame: f }).sources) expected.push({ ...s, id: expected.length + 1 });
+      expect(expected.length).toBeGreaterThan(10);
+      expectSameSources(expected, r.sources);
+      expect(r.skipped).toEqual([]);
+      // Warmed workers are not warmed again by the next stack; a short stack warms none.
+      await detectFramesParallel(source, frames, { psfSpec: gaussian }, fresh);
+      expect(fresh.warmed).toBe(2);
+    } finally {
+      await fresh.close();
+    }
+    const short = new DetectPool({ threads: 2 });
+    try {
+      await detectFramesParallel(source, [0, 1, 2, 3], { psfSpec: gaussian }, short);
+      expect(short.warmed).toBe(0);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('a stack cancelled while its workers warm up: every frame skipped, status cancelled', async () => {
+    const { images } = field(24, 24, 2, 32, 30);
+    const { source, onFrame } = countingStack(images, 24, 24);
+    const fresh = new DetectPool({ threads: 2 });
+    try {
+      const ac = new AbortController();
+      const frames = images.map((_: unknown, i: number) => i);
+      const running = detectFramesParallel(source, frames, { psfSpec: gaussian }, fresh, { signal: ac.signal, onFrame });
+      // The warm-ups were posted at once, before any frame.
+      expect(fresh.warmed).toBe(2);
+      ac.abort();
+      const r = await running;
+      expect(r.status).toBe('cancelled');
+      expect(r.frames).toEqual([]);
+      expect(r.skipped).toEqual(frames);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('rejects frame indices outside the source', async () => {
     const { images } = field(24, 24, 1, 1, 2);
     const source = { format: 'tiff' as const, width: 24, height: 24, frames: 2, header: [], frame: async (i: number) => images[i] };
