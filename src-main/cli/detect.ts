@@ -2,7 +2,7 @@
 
 import { basename, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { formatCatalogCsv } from '../core/catalog/csv.js';
+import { formatCatalogCsv, type CatalogCsvOptions } from '../core/catalog/csv.js';
 import { formatDs9Regions } from '../core/catalog/ds9.js';
 import { formatThunderstormCsv } from '../core/catalog/thunderstorm.js';
 import { celestialWcs, type Wcs } from '../core/wcs.js';
@@ -12,7 +12,7 @@ import { writeFitsTable } from '../core/formats/fits.js';
 import { formatPsfSpec, parsePsfSpec } from '../core/psf/spec.js';
 import type { BackgroundKind } from '../core/solver/background.js';
 import { validateNoiseOptions } from '../core/solver/noise.js';
-import { cameraNoiseOptions, pixelToNm, positionUncertaintyPx, sourcesInPhotons, validateCamera, type CameraSettings } from '../core/camera.js';
+import { cameraNoiseOptions, pixelToNm, positionUncertaintyPx, sourcesInPhotons, validateCamera, type Camera, type CameraSettings } from '../core/camera.js';
 import { driftAt, estimateDrift, formatDriftCsv } from '../core/drift.js';
 import { filterLocalisations, isActiveFilter, validateLocalisationFilter, type LocalisationFilter } from '../core/catalog/filter.js';
 import type { ImageSource } from '../core/image.js';
@@ -307,6 +307,45 @@ export function stackProgressLine(done: number, total: number, localisations: nu
   return `${head} · ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)} frames/s · ${clock(left)} left`;
 }
 
+/**
+ * The CSV catalogue of a stack built while it is solved: each frame's rows are formatted as soon as
+ * it and every frame before it are done (frames finish nearly in order), so the calling thread,
+ * idle while the workers solve, does the formatting then rather than after the last frame.
+ * Byte-identical to formatCatalogCsv of the whole catalogue (ids in frame order, then in each
+ * frame's order, as detectFramesParallel numbers them). Only for what needs no other frame: no
+ * filter (it renumbers), no drift correction, no WCS.
+ */
+class CsvInFrameOrder {
+  private readonly header: string;
+  private readonly rows: string[] = [];
+  private readonly waiting = new Map<number, readonly Source[]>();
+  private next = 0;
+  private count = 0;
+
+  constructor(
+    private readonly frames: readonly number[],
+    private readonly camera: Camera,
+    private readonly options: CatalogCsvOptions,
+  ) {
+    this.header = formatCatalogCsv([], options);
+  }
+
+  add(frame: number, sources: readonly Source[]): void {
+    this.waiting.set(frame, sources);
+    for (let f = this.frames[this.next]; this.waiting.has(f); f = this.frames[++this.next]) {
+      const own = this.waiting.get(f)!;
+      this.waiting.delete(f);
+      const numbered = own.map((s) => ({ ...s, id: ++this.count }));
+      this.rows.push(formatCatalogCsv(sourcesInPhotons(numbered, this.camera), this.options).slice(this.header.length));
+    }
+  }
+
+  /** The whole CSV, or null when some frame was not added (or sources differ in number). */
+  text(sources: number): string | null {
+    return this.next === this.frames.length && this.count === sources ? this.header + this.rows.join('') : null;
+  }
+}
+
 /** m:ss or h:mm:ss. */
 function clock(ms: number): string {
   const t = Math.max(0, Math.round(ms / 1000));
@@ -384,6 +423,8 @@ async function detectSource(p: DetectPlan, source: ImageSource, ctx: CliContext)
   let done = 0;
   let localisations = 0;
   const stack = frames.length > 1;
+  const csvOptions: CatalogCsvOptions = { wcs: wcs !== null, ...(pixelSizeNm !== undefined ? { pixelSizeNm } : {}) };
+  const csv = stack && p.format === 'csv' && !wcs && !isActiveFilter(filter) && p.drift === undefined ? new CsvInFrameOrder(frames, camera, csvOptions) : null;
   const pool = new DetectPool({ threads: p.threads ?? availableParallelism() });
   let result;
   try {
@@ -397,8 +438,9 @@ async function detectSource(p: DetectPlan, source: ImageSource, ctx: CliContext)
             const tile = q.tiles > 1 ? ` · tile ${q.tile + 1}/${q.tiles}` : '';
             report.status(`frame ${q.frame}${tile} · iteration ${q.iteration}${gap} · ${q.particles} particles`);
           },
-      onFrame: (_, r) => {
+      onFrame: (f, r) => {
         if (r.status === 'cancelled') return;
+        csv?.add(f, r.sources);
         done++;
         localisations += r.sources.length;
         if (stack) report.status(stackProgressLine(done, frames.length, localisations, performance.now() - t0), done === frames.length);
@@ -426,7 +468,9 @@ async function detectSource(p: DetectPlan, source: ImageSource, ctx: CliContext)
   }
   const lambdaText = lo === hi ? short(lo) : `${short(lo)}–${short(hi)}`;
   const photons = camera.aduPerPhoton !== undefined;
-  let sources = sourcesInPhotons(result.sources, camera);
+  const streamed = csv?.text(result.sources.length) ?? null;
+  // Not needed when the CSV was made frame by frame (nor is the copy in photons it would make).
+  let sources = streamed === null ? sourcesInPhotons(result.sources, camera) : result.sources;
   const found = sources.length;
   if (isActiveFilter(filter)) sources = filterLocalisations(sources, filter);
   let driftFile: { path: string; data: string } | null = null;
@@ -448,7 +492,8 @@ async function detectSource(p: DetectPlan, source: ImageSource, ctx: CliContext)
   if (wcs) {
     for (const s of sources) [s.ra, s.dec] = wcs.pixelToWorld(s.x, s.y);
   }
-  if (p.format === 'csv') data = formatCatalogCsv(sources, { wcs: wcs !== null, ...(pixelSizeNm !== undefined ? { pixelSizeNm } : {}) });
+  if (streamed !== null) data = streamed;
+  else if (p.format === 'csv') data = formatCatalogCsv(sources, csvOptions);
   else if (p.format === 'ds9') data = ds9Catalog(sources, wcs, summary);
   else if (p.format === 'thunderstorm') data = formatThunderstormCsv(sources, { pixelSizeNm: pixelSizeNm!, psfSigmaPx: psf.psf.sigma });
   else data = fitsCatalog(sources, photons, { image: basename(p.image), psf: formatPsfSpec(psf.spec), lambda: lambdaText });
