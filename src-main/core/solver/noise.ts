@@ -106,82 +106,151 @@ function swap(a: Float64Array, i: number, j: number): void {
   a[j] = t;
 }
 
-/** Deterministic subsample of at most `max` finite values. */
-function sample(data: Float64Array, max: number, pick: (i: number) => number | null): Float64Array {
-  const n = data.length;
-  const stride = Math.max(1, Math.floor(n / max));
-  const out: number[] = [];
-  for (let i = 0; i < n; i += stride) {
-    const v = pick(i);
-    if (v !== null && Number.isFinite(v)) out.push(v);
-  }
-  return Float64Array.from(out);
+/**
+ * At most this many pixels (on a regular stride) feed each statistic: enough for a robust level
+ * and σ, and the same pixels whatever the machine.
+ */
+const SAMPLE = 400_000;
+
+/** Sampling stride over n pixels: every `stride`-th pixel from 0, at most ⌈n / stride⌉ of them. */
+function sampleStride(n: number): number {
+  return Math.max(1, Math.floor(n / SAMPLE));
 }
 
-/** Robust sky level and noise of an image. */
+/**
+ * Median of the first n values of a (finite values only), rearranging them: the same value as
+ * median() on a copy, without the copy and the NaN pass.
+ */
+function medianInPlace(a: Float64Array, n: number): number {
+  if (n === 0) return NaN;
+  const v = n === a.length ? a : a.subarray(0, n);
+  const m = n >> 1;
+  const hi = select(v, m);
+  if (n % 2) return hi;
+  let lo = -Infinity;
+  for (let i = 0; i < m; i++) if (v[i] > lo) lo = v[i];
+  return 0.5 * (lo + hi);
+}
+
+/**
+ * Median of the values of `vals` (its first n) that lie strictly between lo and hi, rearranging
+ * them, or NaN when there is none. The kept values are the ones ranked c .. c + k − 1 overall
+ * (c below the window, k inside), so their median is an order statistic of the whole sample and
+ * one selection replaces filtering into a copy: the same value as median(filter(...)).
+ */
+function windowMedian(vals: Float64Array, n: number, lo: number, hi: number): number {
+  let below = 0;
+  let inside = 0;
+  for (let i = 0; i < n; i++) {
+    const v = vals[i];
+    if (!(v > lo)) below++;
+    else if (v < hi) inside++;
+  }
+  if (inside === 0) return NaN;
+  const v = n === vals.length ? vals : vals.subarray(0, n);
+  const m = inside >> 1;
+  const top = select(v, below + m);
+  if (inside % 2) return top;
+  // The kept value just below: the largest of the m kept values left of position below + m.
+  let prev = -Infinity;
+  for (let i = 0; i < below + m; i++) if (v[i] > prev) prev = v[i];
+  return 0.5 * (prev + top);
+}
+
+/**
+ * Robust sky level and noise of an image. Statistics come from every `stride`-th pixel (at most
+ * SAMPLE of them); σ from the MAD of neighbour differences (right neighbour, or the one below at
+ * the end of a row), refined on pairs below level + 3σ, and the level from a σ-clipped median.
+ * Each median is a selection in place on one of three preallocated samples.
+ */
 export function skyStatistics(data: Float64Array, width: number, height: number): { level: number; sigma: number } {
-  const diffs = sample(data, 400_000, (i) => {
-    const x = i % width;
-    if (x + 1 < width) return data[i + 1] - data[i];
-    if (height > 1 && i + width < data.length) return data[i + width] - data[i];
-    return null;
-  });
-  const md = median(diffs);
-  const dev = diffs.map((d) => Math.abs(d - md));
-  let sigma = (1.4826 * median(dev)) / Math.SQRT2;
-  const vals = sample(data, 400_000, (i) => data[i]);
-  let level = median(vals);
+  const n = data.length;
+  const stride = sampleStride(n);
+  const cap = Math.ceil(n / stride);
+  // Each sampled pair's difference and its larger pixel: the refined rounds keep the pairs whose
+  // both pixels are below a cut, i.e. whose larger pixel is.
+  const diffs = new Float64Array(cap);
+  const pairMax = new Float64Array(cap);
+  const vals = new Float64Array(cap);
+  const work = new Float64Array(cap);
+  let nd = 0;
+  let nv = 0;
+  let x = 0;
+  for (let i = 0; i < n; i += stride) {
+    const a = data[i];
+    if (Number.isFinite(a)) vals[nv++] = a;
+    const j = x + 1 < width ? i + 1 : height > 1 && i + width < n ? i + width : -1;
+    if (j >= 0) {
+      const b = data[j];
+      const d = b - a;
+      // A finite difference has both pixels finite.
+      if (Number.isFinite(d)) {
+        diffs[nd] = d;
+        pairMax[nd] = a > b ? a : b;
+        nd++;
+      }
+    }
+    x += stride;
+    if (x >= width) x %= width;
+  }
+  work.set(diffs.subarray(0, nd));
+  const md = medianInPlace(work, nd);
+  for (let k = 0; k < nd; k++) work[k] = Math.abs(diffs[k] - md);
+  let sigma = (1.4826 * medianInPlace(work, nd)) / Math.SQRT2;
   if (!(sigma > 0)) {
-    // Constant or integer-quantised flat images: fall back to the standard deviation.
+    // Constant or integer-quantised flat images: fall back to the standard deviation (summed in
+    // sample order, before the selections below reorder the sample).
     let s = 0;
     let s2 = 0;
-    for (const v of vals) {
+    for (let k = 0; k < nv; k++) {
+      const v = vals[k];
       s += v;
       s2 += v * v;
     }
-    const m = s / Math.max(1, vals.length);
-    sigma = Math.sqrt(Math.max(0, s2 / Math.max(1, vals.length) - m * m));
+    const m = s / Math.max(1, nv);
+    sigma = Math.sqrt(Math.max(0, s2 / Math.max(1, nv) - m * m));
   }
+  let level = medianInPlace(vals, nv);
   // Pixel pairs on stars inflate the spread of differences in crowded fields: measure it again
   // on pairs whose both pixels are below level + 3σ (the truncation biases σ low by < 1 %).
   for (let round = 0; round < 2 && sigma > 0; round++) {
     const cut = level + 3 * sigma;
-    const d2 = sample(data, 400_000, (i) => {
-      const x = i % width;
-      const j = x + 1 < width ? i + 1 : height > 1 && i + width < data.length ? i + width : -1;
-      if (j < 0 || !(data[i] < cut) || !(data[j] < cut)) return null;
-      return data[j] - data[i];
-    });
-    if (d2.length < 100) break;
-    const m2 = median(d2);
-    const s2 = (1.4826 * median(d2.map((d) => Math.abs(d - m2)))) / Math.SQRT2;
+    let n2 = 0;
+    for (let k = 0; k < nd; k++) if (pairMax[k] < cut) work[n2++] = diffs[k];
+    if (n2 < 100) break;
+    const m2 = medianInPlace(work, n2);
+    for (let k = 0; k < n2; k++) work[k] = Math.abs(work[k] - m2);
+    const s2 = (1.4826 * medianInPlace(work, n2)) / Math.SQRT2;
     if (s2 > 0) sigma = s2;
-    const kept = vals.filter((v) => v < level + 3 * sigma && v > level - 5 * sigma);
-    if (kept.length > 0) level = median(kept);
+    const l = windowMedian(vals, nv, level - 5 * sigma, level + 3 * sigma);
+    if (!Number.isNaN(l)) level = l;
   }
   // Clip sources from the level estimate: two rounds of a 3σ upper clip.
   for (let round = 0; round < 2 && sigma > 0; round++) {
-    const cut = level + 3 * sigma;
-    const kept = vals.filter((v) => v < cut && v > level - 5 * sigma);
-    if (kept.length > 0) level = median(kept);
+    const l = windowMedian(vals, nv, level - 5 * sigma, level + 3 * sigma);
+    if (!Number.isNaN(l)) level = l;
   }
   if (!(sigma > 0)) sigma = Math.max(Math.abs(level) * 1e-6, 1e-12);
   return { level, sigma };
 }
 
 /**
- * Weights for every pixel, and the data with non-finite pixels replaced by 0 (weight 0).
+ * Weights for every pixel, and the data with non-finite pixels replaced by 0 (weight 0): a copy
+ * when some pixel is not finite, else `data` itself (callers only read it). `valid` counts the
+ * pixels of positive weight.
  */
-export function noiseWeights(data: Float64Array, width: number, height: number, options: NoiseOptions = {}): { weights: Float64Array; data: Float64Array; estimate: NoiseEstimate } {
+export function noiseWeights(data: Float64Array, width: number, height: number, options: NoiseOptions = {}): { weights: Float64Array; data: Float64Array; estimate: NoiseEstimate; valid: number } {
   const o = validateNoiseOptions(options);
   const N = width * height;
-  const clean = new Float64Array(N);
-  const finite = new Uint8Array(N);
-  for (let i = 0; i < N; i++) {
-    const v = data[i];
-    if (Number.isFinite(v)) {
-      clean[i] = v;
-      finite[i] = 1;
+  let finiteCount = 0;
+  for (let i = 0; i < N; i++) if (Number.isFinite(data[i])) finiteCount++;
+  // Every pixel finite (the usual case): the data serve as they are, without a copy.
+  let clean = data.length === N ? data : data.subarray(0, N);
+  if (finiteCount < N) {
+    clean = new Float64Array(N);
+    for (let i = 0; i < N; i++) {
+      const v = data[i];
+      if (Number.isFinite(v)) clean[i] = v;
     }
   }
   const sky = skyStatistics(data, width, height);
@@ -199,57 +268,70 @@ export function noiseWeights(data: Float64Array, width: number, height: number, 
   const weights = new Float64Array(N);
   const physical = gainGiven && o.readNoise !== undefined && o.offset !== undefined;
   const uniform = model === 'uniform' || gain === null;
-  // 3×3 mean of the finite neighbours, as two separable passes over sums and counts.
-  let smooth: Float64Array | null = null;
-  if (!uniform) {
-    const rs = new Float64Array(N);
-    const rn = new Float64Array(N);
+  const readVar = physical ? o.readNoise! * o.readNoise! : 0;
+  // A floor keeps a hot pixel or a zero-noise region from taking infinite weight.
+  const floor = Math.max(1e-6 * s2, 1e-300);
+  if (uniform) {
+    const w = 1 / Math.max(s2, floor);
+    for (let i = 0; i < N; i++) if (Number.isFinite(data[i])) weights[i] = w;
+  } else {
+    // S: the 3×3 mean of the finite neighbours: sums over each row's 3 pixels (non-finite pixels
+    // are 0 in `clean` and add nothing; their count is left out), then over 3 rows, with the row
+    // sums of rows y − 1, y, y + 1 in a ring of three rows.
+    const g = gain!;
+    const base = physical ? readVar : s2;
+    const ref = physical ? offset : sky.level;
+    const counts = finiteCount === N ? null : finiteMask(data, N);
+    const sums = [new Float64Array(width), new Float64Array(width), new Float64Array(width)];
+    const cnts = counts ? [new Float64Array(width), new Float64Array(width), new Float64Array(width)] : null;
+    // A missing row above or below (image edge) reads as zeros: x + 0 is x, so the sums are the
+    // same as over the rows present.
+    const zeros = new Float64Array(width);
+    // Columns in each pixel's clipped box: with every pixel finite the count is (rows) × this.
+    const cols = new Float64Array(width);
+    for (let x = 0; x < width; x++) cols[x] = width === 1 ? 1 : x === 0 || x === width - 1 ? 2 : 3;
+    boxRow(clean, 0, width, sums[0]);
+    if (cnts) boxRow(counts!, 0, width, cnts[0]);
     for (let y = 0; y < height; y++) {
       const row = y * width;
-      for (let x = 0; x < width; x++) {
-        let sum = 0;
-        let cnt = 0;
-        for (let xx = Math.max(0, x - 1); xx <= Math.min(width - 1, x + 1); xx++) {
-          if (finite[row + xx]) {
-            sum += clean[row + xx];
-            cnt++;
-          }
-        }
-        rs[row + x] = sum;
-        rn[row + x] = cnt;
+      if (y + 1 < height) {
+        boxRow(clean, row + width, width, sums[(y + 1) % 3]);
+        if (cnts) boxRow(counts!, row + width, width, cnts[(y + 1) % 3]);
       }
-    }
-    smooth = new Float64Array(N);
-    for (let y = 0; y < height; y++) {
-      const y0 = Math.max(0, y - 1);
-      const y1 = Math.min(height - 1, y + 1);
-      for (let x = 0; x < width; x++) {
-        let sum = 0;
-        let cnt = 0;
-        for (let yy = y0; yy <= y1; yy++) {
-          sum += rs[yy * width + x];
-          cnt += rn[yy * width + x];
+      const up = y > 0 ? sums[(y + 2) % 3] : zeros;
+      const mid = sums[y % 3];
+      const down = y + 1 < height ? sums[(y + 1) % 3] : zeros;
+      if (cnts === null) {
+        const ny = 1 + (y > 0 ? 1 : 0) + (y + 1 < height ? 1 : 0);
+        for (let x = 0; x < width; x++) {
+          const S = (up[x] + mid[x] + down[x]) / (ny * cols[x]);
+          const variance = base + g * Math.max(S - ref, 0);
+          weights[row + x] = 1 / Math.max(variance, floor);
         }
-        smooth[y * width + x] = cnt > 0 ? sum / cnt : 0;
+      } else {
+        const cu = y > 0 ? cnts[(y + 2) % 3] : zeros;
+        const cm = cnts[y % 3];
+        const cd = y + 1 < height ? cnts[(y + 1) % 3] : zeros;
+        for (let x = 0; x < width; x++) {
+          if (!Number.isFinite(data[row + x])) continue;
+          const S = (up[x] + mid[x] + down[x]) / (cu[x] + cm[x] + cd[x]);
+          const variance = base + g * Math.max(S - ref, 0);
+          weights[row + x] = 1 / Math.max(variance, floor);
+        }
       }
     }
   }
-  const readVar = physical ? o.readNoise! * o.readNoise! : 0;
-  for (let i = 0; i < N; i++) {
-    if (!finite[i]) continue;
-    let variance: number;
-    if (smooth === null) variance = s2;
-    else {
-      const S = smooth[i];
-      variance = physical ? readVar + gain! * Math.max(S - offset, 0) : s2 + gain! * Math.max(S - sky.level, 0);
-    }
-    // A floor keeps a hot pixel or a zero-noise region from taking infinite weight.
-    weights[i] = 1 / Math.max(variance, 1e-6 * s2, 1e-300);
-  }
-  const wf = sample(weights, 400_000, (i) => (weights[i] > 0 ? weights[i] : null));
+  let valid = 0;
+  for (let i = 0; i < N; i++) if (weights[i] > 0) valid++;
+  // Median weight over the sampling lattice of skyStatistics.
+  const stride = sampleStride(N);
+  const wf = new Float64Array(Math.ceil(N / stride));
+  let nw = 0;
+  for (let i = 0; i < N; i += stride) if (weights[i] > 0) wf[nw++] = weights[i];
   return {
     weights,
     data: clean,
+    valid,
     estimate: {
       skyLevel: sky.level,
       skySigma: sky.sigma,
@@ -258,7 +340,24 @@ export function noiseWeights(data: Float64Array, width: number, height: number, 
       offset,
       readNoise: o.readNoise ?? null,
       model: uniform ? 'uniform' : 'poisson-gaussian',
-      medianWeight: wf.length ? median(wf) : 0,
+      medianWeight: nw ? medianInPlace(wf, nw) : 0,
     },
   };
+}
+
+function finiteMask(data: Float64Array, N: number): Float64Array {
+  const m = new Float64Array(N);
+  for (let i = 0; i < N; i++) if (Number.isFinite(data[i])) m[i] = 1;
+  return m;
+}
+
+/** dst[x] = the sum of pixel x of the row at `row` and of its left and right neighbours in the row, left to right. */
+function boxRow(v: Float64Array, row: number, width: number, dst: Float64Array): void {
+  if (width === 1) {
+    dst[0] = v[row];
+    return;
+  }
+  dst[0] = v[row] + v[row + 1];
+  for (let x = 1; x < width - 1; x++) dst[x] = v[row + x - 1] + v[row + x] + v[row + x + 1];
+  dst[width - 1] = v[row + width - 2] + v[row + width - 1];
 }
