@@ -15,16 +15,27 @@ import { SeparablePsf, allocStamp, type Psf } from '../psf/types.js';
  */
 export const FFT_MIN_STAMP_PIXELS = 256;
 
+/** `out` may be `u` itself (in place: no extra image for a separable PSF, a copy of u otherwise). */
 export function correlate(psf: Psf, u: Float64Array, width: number, height: number, out = new Float64Array(width * height)): Float64Array {
+  if (psf instanceof SeparablePsf && !psf.periodic) return correlateSeparable(psf, u, width, height, out);
+  if (out === u) u = u.slice();
   if (psf.periodic) return correlatePeriodic(psf, u, width, height, out);
-  if (psf instanceof SeparablePsf) return correlateSeparable(psf, u, width, height, out);
   const st = allocStamp(psf);
   psf.stamp(0, 0, st);
   if (st.nx * st.ny >= FFT_MIN_STAMP_PIXELS) return correlateFft(st, u, width, height, out);
   return correlateDirect(psf, u, width, height, out);
 }
 
-function correlateSeparable(psf: SeparablePsf, u: Float64Array, width: number, height: number, out: Float64Array): Float64Array {
+/**
+ * Rows then columns, each a 1-D correlation with the PSF's axis profile. The row results live in
+ * a ring of 2R + 1 rows (cache-resident, where a whole intermediate image cost a fresh allocation
+ * per call), and output row y is written once the input rows up to y + R have been read, so `out`
+ * may be `u` itself. A mirror-symmetric profile (a source at a pixel centre: every built-in
+ * separable PSF) adds each pair of mirrored pixels before the multiplication, which halves the
+ * products, and away from the edges the taps run three pairs per pass (symmetricTaps). Equal to
+ * the plain sums up to rounding.
+ */
+export function correlateSeparable(psf: SeparablePsf, u: Float64Array, width: number, height: number, out: Float64Array = new Float64Array(width * height)): Float64Array {
   const R = Math.floor(psf.radius);
   const n = 2 * R + 1;
   const gx = new Float64Array(n);
@@ -33,35 +44,152 @@ function correlateSeparable(psf: SeparablePsf, u: Float64Array, width: number, h
   // Source at 0: profile over pixels −R..R; φ(p − x) for a source at integer x is g[p − x + R].
   psf.axisProfile(0, 0, -R, n, gx, scratch);
   psf.axisProfile(1, 0, -R, n, gy, scratch);
-  const tmp = new Float64Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      const lo = Math.max(0, x - R);
-      const hi = Math.min(width - 1, x + R);
-      let s = 0;
-      for (let p = lo; p <= hi; p++) s += u[row + p] * gx[p - x + R];
-      tmp[row + x] = s;
-    }
-  }
+  const rows = new RowCorrelator(gx, width);
   if (psf.dims === 1 || height === 1) {
     // 1-D signal: the y profile of a source at row 0 sampled at row 0.
     const g0 = gy[R];
-    for (let i = 0; i < width * height; i++) out[i] = tmp[i] * g0;
+    const row = new Float64Array(width);
+    for (let y = 0; y < height; y++) {
+      rows.run(u, y * width, row, 0);
+      for (let x = 0; x < width; x++) out[y * width + x] = row[x] * g0;
+    }
     return out;
   }
+  const symY = mirrorSymmetric(gy);
+  const half = gy.subarray(R);
+  const up = new Int32Array(R + 1);
+  const down = new Int32Array(R + 1);
+  // Row results of input row p sit at ring offset (p mod n)·width.
+  const ring = new Float64Array(n * width);
+  let done = 0;
   for (let y = 0; y < height; y++) {
-    const lo = Math.max(0, y - R);
     const hi = Math.min(height - 1, y + R);
+    for (; done <= hi; done++) rows.run(u, done * width, ring, (done % n) * width);
     const row = y * width;
+    if (y >= R && y + R < height && symY) {
+      for (let k = 1; k <= R; k++) {
+        up[k] = ((y - k) % n) * width;
+        down[k] = ((y + k) % n) * width;
+      }
+      symmetricTaps(ring, (y % n) * width, up, down, half, out, row, 0, width);
+      continue;
+    }
+    const lo = Math.max(0, y - R);
     for (let x = 0; x < width; x++) out[row + x] = 0;
     for (let p = lo; p <= hi; p++) {
       const g = gy[p - y + R];
-      const src = p * width;
-      for (let x = 0; x < width; x++) out[row + x] += g * tmp[src + x];
+      const src = (p % n) * width;
+      for (let x = 0; x < width; x++) out[row + x] += g * ring[src + x];
     }
   }
   return out;
+}
+
+function mirrorSymmetric(g: Float64Array): boolean {
+  for (let i = 0, j = g.length - 1; i < j; i++, j--) if (g[i] !== g[j]) return false;
+  return true;
+}
+
+/** 1-D correlation of image rows with a profile g over −R..R (g[k + R] at offset k). */
+class RowCorrelator {
+  private readonly R: number;
+  private readonly sym: boolean;
+  private readonly half: Float64Array;
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  constructor(
+    private readonly g: Float64Array,
+    private readonly width: number,
+  ) {
+    this.R = (g.length - 1) >> 1;
+    this.sym = mirrorSymmetric(g);
+    this.half = g.subarray(this.R);
+    this.left = new Int32Array(this.R + 1);
+    this.right = new Int32Array(this.R + 1);
+  }
+
+  /** dst[at + x] = Σ_p u[row + p] g[p − x + R] over the row's pixels p within R of x. */
+  run(u: Float64Array, row: number, dst: Float64Array, at: number): void {
+    const { g, R, width } = this;
+    const inner0 = Math.min(R, width);
+    const inner1 = Math.max(inner0, width - R);
+    for (let x = 0; x < inner0; x++) dst[at + x] = edgeSum(u, row, width, g, R, x);
+    if (this.sym) {
+      for (let k = 1; k <= R; k++) {
+        this.left[k] = row - k;
+        this.right[k] = row + k;
+      }
+      symmetricTaps(u, row, this.left, this.right, this.half, dst, at, inner0, inner1);
+    } else {
+      for (let x = inner0; x < inner1; x++) {
+        const c = row + x - R;
+        let s = 0;
+        for (let k = 0; k < g.length; k++) s += u[c + k] * g[k];
+        dst[at + x] = s;
+      }
+    }
+    for (let x = inner1; x < width; x++) dst[at + x] = edgeSum(u, row, width, g, R, x);
+  }
+}
+
+function edgeSum(u: Float64Array, row: number, width: number, g: Float64Array, R: number, x: number): number {
+  const lo = Math.max(0, x - R);
+  const hi = Math.min(width - 1, x + R);
+  let s = 0;
+  for (let p = lo; p <= hi; p++) s += u[row + p] * g[p - x + R];
+  return s;
+}
+
+/**
+ * dst[d + x] = h[0]·src[c + x] + Σ_{k=1..R} h[k]·(src[a[k] + x] + src[b[k] + x]) for x in
+ * [x0, x1), R = h.length − 1: a symmetric filter whose taps sit at arbitrary offsets (neighbours
+ * in a row, or rows of a ring). Three pairs per pass over dst: a loop over the taps inside the
+ * loop over x runs about half as fast (measured at R = 4 and 6).
+ */
+function symmetricTaps(src: Float64Array, c: number, a: Int32Array, b: Int32Array, h: Float64Array, dst: Float64Array, d: number, x0: number, x1: number): void {
+  const R = h.length - 1;
+  const h0 = h[0];
+  let k = 1;
+  if (R >= 3) {
+    const h1 = h[1];
+    const h2 = h[2];
+    const h3 = h[3];
+    const a1 = a[1] - d;
+    const b1 = b[1] - d;
+    const a2 = a[2] - d;
+    const b2 = b[2] - d;
+    const a3 = a[3] - d;
+    const b3 = b[3] - d;
+    const cc = c - d;
+    for (let i = d + x0; i < d + x1; i++) dst[i] = h0 * src[cc + i] + h1 * (src[a1 + i] + src[b1 + i]) + h2 * (src[a2 + i] + src[b2 + i]) + h3 * (src[a3 + i] + src[b3 + i]);
+    k = 4;
+  } else {
+    const cc = c - d;
+    for (let i = d + x0; i < d + x1; i++) dst[i] = h0 * src[cc + i];
+  }
+  while (k <= R) {
+    const m = Math.min(3, R - k + 1);
+    const a1 = a[k] - d;
+    const b1 = b[k] - d;
+    const h1 = h[k];
+    if (m === 3) {
+      const h2 = h[k + 1];
+      const h3 = h[k + 2];
+      const a2 = a[k + 1] - d;
+      const b2 = b[k + 1] - d;
+      const a3 = a[k + 2] - d;
+      const b3 = b[k + 2] - d;
+      for (let i = d + x0; i < d + x1; i++) dst[i] += h1 * (src[a1 + i] + src[b1 + i]) + h2 * (src[a2 + i] + src[b2 + i]) + h3 * (src[a3 + i] + src[b3 + i]);
+    } else if (m === 2) {
+      const h2 = h[k + 1];
+      const a2 = a[k + 1] - d;
+      const b2 = b[k + 1] - d;
+      for (let i = d + x0; i < d + x1; i++) dst[i] += h1 * (src[a1 + i] + src[b1 + i]) + h2 * (src[a2 + i] + src[b2 + i]);
+    } else {
+      for (let i = d + x0; i < d + x1; i++) dst[i] += h1 * (src[a1 + i] + src[b1 + i]);
+    }
+    k += m;
+  }
 }
 
 /**
