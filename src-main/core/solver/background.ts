@@ -39,6 +39,11 @@ export class BackgroundBasis {
   /** Lx[x * K + k] = P_{i_k}(u(x)); Ly[y * K + k] = P_{j_k}(v(y)). */
   readonly lx: Float64Array;
   readonly ly: Float64Array;
+  /** Number of distinct x degrees (highest + 1); px[x * xDegrees + a] = P_a(u(x)). */
+  private readonly xDegrees: number;
+  private readonly px: Float64Array;
+  /** x degree of each term. */
+  private readonly xDeg: Int32Array;
 
   constructor(kind: BackgroundKind, width: number, height: number) {
     this.kind = kind;
@@ -60,6 +65,14 @@ export class BackgroundBasis {
     for (let y = 0; y < height; y++) {
       const v = height > 1 ? (2 * y) / (height - 1) - 1 : 0;
       for (let k = 0; k < K; k++) this.ly[y * K + k] = legendre(this.terms[k][1], v);
+    }
+    this.xDeg = Int32Array.from(this.terms, ([i]) => i);
+    const D1 = K > 0 ? Math.max(...this.xDeg) + 1 : 0;
+    this.xDegrees = D1;
+    this.px = new Float64Array(width * D1);
+    for (let x = 0; x < width; x++) {
+      const u = width > 1 ? (2 * x) / (width - 1) - 1 : 0;
+      for (let a = 0; a < D1; a++) this.px[x * D1 + a] = legendre(a, u);
     }
   }
 
@@ -83,34 +96,309 @@ export class BackgroundBasis {
 
   /** The full background image for coefficients c. */
   render(c: ArrayLike<number>, out: Float64Array = new Float64Array(this.width * this.height)): Float64Array {
-    const { width, height } = this;
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = this.valueAt(x, y, c);
+    const { width, height, lx, ly } = this;
+    const K = this.size;
+    for (let y = 0; y < height; y++) {
+      const oy = y * K;
+      const row = y * width;
+      for (let x = 0; x < width; x++) {
+        // As valueAt, term by term in the same order.
+        const ox = x * K;
+        let s = 0;
+        for (let k = 0; k < K; k++) s += c[k] * lx[ox + k] * ly[oy + k];
+        out[row + x] = s;
+      }
+    }
     return out;
   }
 
-  /** Gram matrix A = Bᵀ W B (K×K, row-major) and g = Bᵀ W f over the whole image. */
+  /**
+   * Gram matrix A = Bᵀ W B (K×K, row-major) and g = Bᵀ W f over the whole image (pixels of zero
+   * weight are skipped, whatever their data).
+   * Every b_k(x, y) = P_i(u(x)) P_j(v(y)) factors into x and y parts, so each row first gathers
+   * Σ_x w P_a P_b and Σ_x w f P_a over the distinct x degrees a, b (10 + 4 sums per pixel for a
+   * cubic surface, against 55 + 10 products per pixel term by term), and the row's share of
+   * A and g follows from those with the row's y factors. Equal to the pixel-by-pixel sums up to
+   * rounding (a different order of the same sums).
+   */
   normalEquations(weights: Float64Array, data: Float64Array): { gram: Float64Array; rhs: Float64Array } {
     const K = this.size;
     const gram = new Float64Array(K * K);
     const rhs = new Float64Array(K);
-    const b = new Float64Array(K);
     const { width, height } = this;
+    const D1 = this.xDegrees;
+    const P = this.px;
+    const R = new Float64Array(D1 * D1);
+    const r = new Float64Array(D1);
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const p = y * width + x;
-        const w = weights[p];
-        if (w === 0) continue;
-        this.basisAt(x, y, b);
-        const wf = w * data[p];
-        for (let i = 0; i < K; i++) {
-          const wbi = w * b[i];
-          rhs[i] += b[i] * wf;
-          for (let j = 0; j <= i; j++) gram[i * K + j] += wbi * b[j];
-        }
-      }
+      rowSums(weights, data, y * width, width, P, D1, R, r);
+      this.addRow(y, R, r, gram, rhs);
     }
     for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) gram[j * K + i] = gram[i * K + j];
     return { gram, rhs };
+  }
+
+  /** Add row y's share to the lower triangle of A and to g, from its x sums R and r (see rowSums). */
+  private addRow(y: number, R: Float64Array, r: Float64Array, gram: Float64Array, rhs: Float64Array): void {
+    const K = this.size;
+    const D1 = this.xDegrees;
+    const { ly, xDeg } = this;
+    const oy = y * K;
+    for (let k = 0; k < K; k++) {
+      const a = xDeg[k];
+      const yk = ly[oy + k];
+      rhs[k] += yk * r[a];
+      for (let l = 0; l <= k; l++) {
+        const b = xDeg[l];
+        gram[k * K + l] += yk * ly[oy + l] * (a >= b ? R[a * D1 + b] : R[b * D1 + a]);
+      }
+    }
+  }
+
+  /**
+   * g = Bᵀ W f alone, by rows as in normalEquations: for a refit with fixed weights, where the Gram
+   * matrix (and its factorisation) does not change, this is the only part that depends on f.
+   */
+  projection(weights: Float64Array, data: Float64Array, out: Float64Array = new Float64Array(this.size)): Float64Array {
+    const K = this.size;
+    const { width, height, ly, xDeg } = this;
+    const D1 = this.xDegrees;
+    const P = this.px;
+    const r = new Float64Array(D1);
+    out.fill(0);
+    for (let y = 0; y < height; y++) {
+      r.fill(0);
+      const row = y * width;
+      for (let x = 0; x < width; x++) {
+        const w = weights[row + x];
+        if (w === 0) continue;
+        const wf = w * data[row + x];
+        const o = x * D1;
+        for (let a = 0; a < D1; a++) r[a] += wf * P[o + a];
+      }
+      const oy = y * K;
+      for (let k = 0; k < K; k++) out[k] += ly[oy + k] * r[xDeg[k]];
+    }
+    return out;
+  }
+
+  /**
+   * Gram matrix and g over the listed pixels only (indices idx[0..n), raster order), e.g. a
+   * thinned, masked lattice; by rows as in normalEquations. Pixels of zero weight add nothing.
+   */
+  normalEquationsAt(idx: Int32Array, n: number, weights: Float64Array, data: Float64Array): { gram: Float64Array; rhs: Float64Array } {
+    const K = this.size;
+    const gram = new Float64Array(K * K);
+    const rhs = new Float64Array(K);
+    const W = this.width;
+    const D1 = this.xDegrees;
+    const R = new Float64Array(D1 * D1);
+    const r = new Float64Array(D1);
+    for (let t = 0; t < n; ) {
+      const y = (idx[t] / W) | 0;
+      const end = (y + 1) * W;
+      let t1 = t + 1;
+      while (t1 < n && idx[t1] < end) t1++;
+      rowSumsAt(weights, data, idx, t, t1, y * W, this.px, D1, R, r);
+      this.addRow(y, R, r, gram, rhs);
+      t = t1;
+    }
+    for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) gram[j * K + i] = gram[i * K + j];
+    return { gram, rhs };
+  }
+}
+
+/**
+ * rowSums over the pixels idx[t0..t1) of the row starting at `row`; the cubic (D1 = 4) case is
+ * unrolled (the background choice's surface fit), the others loop.
+ */
+function rowSumsAt(weights: Float64Array, data: Float64Array, idx: Int32Array, t0: number, t1: number, row: number, P: Float64Array, D1: number, R: Float64Array, r: Float64Array): void {
+  if (D1 === 4) {
+    let s00 = 0;
+    let s10 = 0;
+    let s11 = 0;
+    let s20 = 0;
+    let s21 = 0;
+    let s22 = 0;
+    let s30 = 0;
+    let s31 = 0;
+    let s32 = 0;
+    let s33 = 0;
+    let f0 = 0;
+    let f1 = 0;
+    let f2 = 0;
+    let f3 = 0;
+    for (let t = t0; t < t1; t++) {
+      const i = idx[t];
+      const w = weights[i];
+      if (w === 0) continue;
+      const o = 4 * (i - row);
+      const p1 = P[o + 1];
+      const p2 = P[o + 2];
+      const p3 = P[o + 3];
+      const wf = w * data[i];
+      const w1 = w * p1;
+      const w2 = w * p2;
+      const w3 = w * p3;
+      s00 += w;
+      s10 += w1;
+      s11 += w1 * p1;
+      s20 += w2;
+      s21 += w2 * p1;
+      s22 += w2 * p2;
+      s30 += w3;
+      s31 += w3 * p1;
+      s32 += w3 * p2;
+      s33 += w3 * p3;
+      f0 += wf;
+      f1 += wf * p1;
+      f2 += wf * p2;
+      f3 += wf * p3;
+    }
+    R[0] = s00;
+    R[4] = s10;
+    R[5] = s11;
+    R[8] = s20;
+    R[9] = s21;
+    R[10] = s22;
+    R[12] = s30;
+    R[13] = s31;
+    R[14] = s32;
+    R[15] = s33;
+    r[0] = f0;
+    r[1] = f1;
+    r[2] = f2;
+    r[3] = f3;
+    return;
+  }
+  R.fill(0);
+  r.fill(0);
+  for (let t = t0; t < t1; t++) {
+    const i = idx[t];
+    const w = weights[i];
+    if (w === 0) continue;
+    const wf = w * data[i];
+    const o = (i - row) * D1;
+    for (let a = 0; a < D1; a++) {
+      const wa = w * P[o + a];
+      r[a] += wf * P[o + a];
+      for (let b = 0; b <= a; b++) R[a * D1 + b] += wa * P[o + b];
+    }
+  }
+}
+
+/**
+ * One row's Σ_x w P_a P_b (into R[a·D1 + b], b ≤ a) and Σ_x w f P_a (into r[a]), P[x·D1 + a] =
+ * P_a(u(x)), over the pixels of nonzero weight. Unrolled for the degrees the models use.
+ */
+function rowSums(weights: Float64Array, data: Float64Array, row: number, width: number, P: Float64Array, D1: number, R: Float64Array, r: Float64Array): void {
+  if (D1 === 1) {
+    let s0 = 0;
+    let t0 = 0;
+    for (let x = 0; x < width; x++) {
+      const w = weights[row + x];
+      if (w === 0) continue;
+      s0 += w;
+      t0 += w * data[row + x];
+    }
+    R[0] = s0;
+    r[0] = t0;
+    return;
+  }
+  if (D1 === 2) {
+    let s00 = 0;
+    let s10 = 0;
+    let s11 = 0;
+    let t0 = 0;
+    let t1 = 0;
+    for (let x = 0; x < width; x++) {
+      const w = weights[row + x];
+      if (w === 0) continue;
+      const p1 = P[2 * x + 1];
+      const wf = w * data[row + x];
+      const w1 = w * p1;
+      s00 += w;
+      s10 += w1;
+      s11 += w1 * p1;
+      t0 += wf;
+      t1 += wf * p1;
+    }
+    R[0] = s00;
+    R[2] = s10;
+    R[3] = s11;
+    r[0] = t0;
+    r[1] = t1;
+    return;
+  }
+  if (D1 === 4) {
+    let s00 = 0;
+    let s10 = 0;
+    let s11 = 0;
+    let s20 = 0;
+    let s21 = 0;
+    let s22 = 0;
+    let s30 = 0;
+    let s31 = 0;
+    let s32 = 0;
+    let s33 = 0;
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    for (let x = 0; x < width; x++) {
+      const w = weights[row + x];
+      if (w === 0) continue;
+      const o = 4 * x;
+      const p1 = P[o + 1];
+      const p2 = P[o + 2];
+      const p3 = P[o + 3];
+      const wf = w * data[row + x];
+      const w1 = w * p1;
+      const w2 = w * p2;
+      const w3 = w * p3;
+      s00 += w;
+      s10 += w1;
+      s11 += w1 * p1;
+      s20 += w2;
+      s21 += w2 * p1;
+      s22 += w2 * p2;
+      s30 += w3;
+      s31 += w3 * p1;
+      s32 += w3 * p2;
+      s33 += w3 * p3;
+      t0 += wf;
+      t1 += wf * p1;
+      t2 += wf * p2;
+      t3 += wf * p3;
+    }
+    R[0] = s00;
+    R[4] = s10;
+    R[5] = s11;
+    R[8] = s20;
+    R[9] = s21;
+    R[10] = s22;
+    R[12] = s30;
+    R[13] = s31;
+    R[14] = s32;
+    R[15] = s33;
+    r[0] = t0;
+    r[1] = t1;
+    r[2] = t2;
+    r[3] = t3;
+    return;
+  }
+  R.fill(0);
+  r.fill(0);
+  for (let x = 0; x < width; x++) {
+    const w = weights[row + x];
+    if (w === 0) continue;
+    const wf = w * data[row + x];
+    const o = x * D1;
+    for (let a = 0; a < D1; a++) {
+      const wa = w * P[o + a];
+      r[a] += wf * P[o + a];
+      for (let b = 0; b <= a; b++) R[a * D1 + b] += wa * P[o + b];
+    }
   }
 }
 
