@@ -177,56 +177,84 @@ const MASK_LIGHT = 0.1;
  */
 export function chooseBackground(data: Float64Array, weights: Float64Array, width: number, height: number, psf: Psf, lambda: number): BackgroundKind {
   const N = width * height;
-  // Mask pixels where a constant-background matched filter sees a source.
-  const base = new BackgroundBasis('constant', width, height);
-  const ne0 = base.normalEquations(weights, data);
-  const c0 = new Cholesky(ne0.gram, 1).solve(ne0.rhs);
+  // Mask pixels where a constant-background matched filter sees a source. The constant fit's
+  // normal equations are just Σ w and Σ w f (the basis is 1).
+  let sw = 0;
+  let swf = 0;
+  for (let i = 0; i < N; i++) {
+    const w = weights[i];
+    if (w === 0) continue;
+    sw += w;
+    swf += w * data[i];
+  }
+  const c0 = new Cholesky(Float64Array.of(sw), 1).solve(Float64Array.of(swf))[0];
   const u = new Float64Array(N);
-  for (let i = 0; i < N; i++) u[i] = weights[i] * (data[i] - c0[0]);
-  const eta = correlate(psf, u, width, height);
-  const masked = Float64Array.from(weights);
+  for (let i = 0; i < N; i++) u[i] = weights[i] * (data[i] - c0);
+  // η overwrites u (no second image).
+  const eta = correlate(psf, u, width, height, u);
+  const masked = new Uint8Array(N);
   if (psf.periodic) dilateDetections(eta, lambda, width, height, Math.ceil(psf.radius), masked);
   else maskDetectionLight(eta, weights, lambda, width, height, psf, masked);
   // A model choice needs no more than ~250k pixels: thin large images on a regular lattice.
+  // The fits below visit only the lattice's unmasked pixels of positive weight, in raster order.
   const stride = Math.max(1, Math.floor(Math.sqrt(N / 250_000)));
-  if (stride > 1) {
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (y % stride || x % stride) masked[y * width + x] = 0;
-  }
+  const idx = new Int32Array(Math.ceil(width / stride) * Math.ceil(height / stride));
   let n = 0;
-  for (let i = 0; i < N; i++) if (masked[i] > 0) n++;
+  for (let y = 0; y < height; y += stride) {
+    for (let x = 0; x < width; x += stride) {
+      const i = y * width + x;
+      if (weights[i] > 0 && masked[i] === 0) idx[n++] = i;
+    }
+  }
   if (n < 16) return 'constant';
+  // The candidates' terms are nested (constant ⊂ plane ⊂ surface, in this order), so one set of
+  // surface normal equations holds each candidate's as its leading block.
+  const full = new BackgroundBasis('surface', width, height);
+  const ne = full.normalEquationsAt(idx, n, weights, data);
+  const kinds: BackgroundKind[] = ['constant', 'plane', 'surface'];
+  const coefs: (Float64Array | null)[] = kinds.map((kind) => {
+    const K = new BackgroundBasis(kind, width, height).size;
+    if (K >= n / 4) return null;
+    const gram = new Float64Array(K * K);
+    for (let r = 0; r < K; r++) for (let q = 0; q < K; q++) gram[r * K + q] = ne.gram[r * full.size + q];
+    try {
+      return new Cholesky(gram, K).solve(ne.rhs.subarray(0, K));
+    } catch {
+      return null;
+    }
+  });
+  // χ² of every candidate in one pass: each is a sum over the leading terms of the same basis.
+  const chi2 = new Float64Array(kinds.length);
+  const b = new Float64Array(full.size);
+  for (let t = 0; t < n; t++) {
+    const i = idx[t];
+    const y = (i / width) | 0;
+    full.basisAt(i - y * width, y, b);
+    for (let m = 0; m < kinds.length; m++) {
+      const c = coefs[m];
+      if (!c) continue;
+      let B = 0;
+      for (let k = 0; k < c.length; k++) B += c[k] * b[k];
+      const d = data[i] - B;
+      chi2[m] += weights[i] * d * d;
+    }
+  }
   let best: BackgroundKind = 'constant';
   let bestBic = Infinity;
-  for (const kind of ['constant', 'plane', 'surface'] as BackgroundKind[]) {
-    const basis = new BackgroundBasis(kind, width, height);
-    if (basis.size >= n / 4) continue;
-    const ne = basis.normalEquations(masked, data);
-    let c: Float64Array;
-    try {
-      c = new Cholesky(ne.gram, basis.size).solve(ne.rhs);
-    } catch {
-      continue;
-    }
-    let chi2 = 0;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const i = y * width + x;
-        if (masked[i] === 0) continue;
-        const d = data[i] - basis.valueAt(x, y, c);
-        chi2 += masked[i] * d * d;
-      }
-    }
-    const bic = chi2 + basis.size * Math.log(n);
+  for (let m = 0; m < kinds.length; m++) {
+    const c = coefs[m];
+    if (!c) continue;
+    const bic = chi2[m] + c.length * Math.log(n);
     if (bic < bestBic) {
       bestBic = bic;
-      best = kind;
+      best = kinds[m];
     }
   }
   return best;
 }
 
-/** Zero `masked` within `r` pixels (per axis) of every pixel where η > λ (separably: rows, then columns). */
-function dilateDetections(eta: Float64Array, lambda: number, width: number, height: number, r: number, masked: Float64Array): void {
+/** Mark (1 in `masked`) every pixel within `r` pixels (per axis) of a pixel where η > λ (separably: rows, then columns). */
+function dilateDetections(eta: Float64Array, lambda: number, width: number, height: number, r: number, masked: Uint8Array): void {
   const hit = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
     // Two sweeps mark every pixel within r of a detection in its row.
@@ -245,21 +273,21 @@ function dilateDetections(eta: Float64Array, lambda: number, width: number, heig
     let prev = -Infinity;
     for (let y = 0; y < height; y++) {
       if (hit[y * width + x] === 1) prev = y;
-      if (y - prev <= r) masked[y * width + x] = 0;
+      if (y - prev <= r) masked[y * width + x] = 1;
     }
     let next = Infinity;
     for (let y = height - 1; y >= 0; y--) {
       if (hit[y * width + x] === 1) next = y;
-      if (next - y <= r) masked[y * width + x] = 0;
+      if (next - y <= r) masked[y * width + x] = 1;
     }
   }
 }
 
 /**
- * Zero `masked` on the disc around each local maximum of η above λ where that detection's light
+ * Mark (1 in `masked`) the disc around each local maximum of η above λ where that detection's light
  * F·φ exceeds MASK_LIGHT · σ, σ = 1/√(median weight), F = η / Σ_p w_p φ(p − x)².
  */
-function maskDetectionLight(eta: Float64Array, weights: Float64Array, lambda: number, width: number, height: number, psf: Psf, masked: Float64Array): void {
+function maskDetectionLight(eta: Float64Array, weights: Float64Array, lambda: number, width: number, height: number, psf: Psf, masked: Uint8Array): void {
   const st = allocStamp(psf);
   psf.stamp(0, 0, st);
   const { x0, y0, nx, ny, v } = st;
@@ -310,7 +338,7 @@ function maskDetectionLight(eta: Float64Array, weights: Float64Array, lambda: nu
         if (py < 0 || py >= height) continue;
         for (let dx = -rr; dx <= rr; dx++) {
           const px = x + dx;
-          if (px >= 0 && px < width && dx * dx + dy * dy <= r2) masked[py * width + px] = 0;
+          if (px >= 0 && px < width && dx * dx + dy * dy <= r2) masked[py * width + px] = 1;
         }
       }
     }
@@ -377,9 +405,7 @@ export interface PreparedFrame {
 export function prepareFrame(image: Image, o: ValidDetectOptions): PreparedFrame {
   const { width, height } = image;
   if (image.data.length !== width * height) throw new InvalidImageError(`image has ${image.data.length} pixels, expected ${width}×${height}`);
-  const { weights, data, estimate } = noiseWeights(image.data, width, height, o.noise);
-  let valid = 0;
-  for (let i = 0; i < weights.length; i++) if (weights[i] > 0) valid++;
+  const { weights, data, estimate, valid } = noiseWeights(image.data, width, height, o.noise);
   if (valid === 0) throw new InvalidImageError('the image has no finite pixel');
   const lambda = typeof o.lambda === 'number' ? o.lambda : autoLambda(o.psf, estimate.medianWeight, valid, o.lambda === 'auto' ? 1 : o.lambda.auto);
   const background = o.background === 'auto' ? chooseBackground(data, weights, width, height, o.psf, lambda) : o.background;
