@@ -107,17 +107,19 @@ export interface CpgdOptions {
   precondition?: boolean;
   /**
    * Start: 'peaks' (default) puts one particle per grid node within `peakRadius` of a local
-   * maximum of the PSF-matched correlation of the data at μ = 0 above λ (a 3×3 cluster of
-   * particles per peak: over-parameterised where sources are, with births where the certificate
-   * later finds V < 0); 'screened' one per grid node wherever that correlation exceeds λ (mass
+   * maximum of the PSF-matched correlation of the data at μ = 0 above λ (by default one particle
+   * per peak, carrying the peak's mass (η − λ)/G; sources the peaks miss, such as the fainter of a
+   * close pair, are born where the certificate later finds V < 0); 'screened' one per grid node wherever that correlation exceeds λ (mass
    * cannot grow elsewhere at the start; about 25 particles per bright star, which made most of
    * the work of a solve); 'grid' covers the whole domain; or an explicit list of particles.
    */
   init?: 'screened' | 'peaks' | 'grid' | ParticleInit[];
   /**
    * For the 'peaks' start: grid nodes within this many pixels (Chebyshev distance) of a local
-   * maximum of the matched correlation above λ get a particle (default 1: the 3×3 pixels around
-   * each peak).
+   * maximum of the matched correlation above λ get a particle (default 0: the peak's node alone;
+   * 1 gives the 3×3 nodes around each peak, the start of earlier versions, which carried 5–9
+   * times the final particle count through the first ~20 iterations for no better catalogue:
+   * crowded-field F1 0.959 with 1, 0.962 with 0, and SMLM Jaccard unchanged at 0.973).
    */
   peakRadius?: number;
   /** Grid spacing of the start in pixels (default 1). */
@@ -217,7 +219,7 @@ export function validateCpgdOptions(o: CpgdOptions, psf: Psf): ValidOptions {
     beta: alpha * ratio,
     precondition: o.precondition ?? true,
     init,
-    peakRadius: num('peakRadius', o.peakRadius, 1, (x) => x >= 0, 'must be ≥ 0 pixels'),
+    peakRadius: num('peakRadius', o.peakRadius, 0, (x) => x >= 0, 'must be ≥ 0 pixels'),
     gridSpacing: num('gridSpacing', o.gridSpacing, 1, (x) => x > 0, 'must be a positive number of pixels'),
     initialWeight: o.initialWeight === undefined ? undefined : num('initialWeight', o.initialWeight, 0, (x) => x > 0, 'must be positive'),
     mergeDistance: num('mergeDistance', o.mergeDistance, 0.25 * psf.sigma, (x) => x >= 0, 'must be ≥ 0 pixels'),
@@ -1301,7 +1303,10 @@ function initialParticles(ws: Workspace, o: ValidOptions, signed: boolean): { ps
   const ps = new Particles(1024);
   const h = o.gridSpacing;
   const sig = p.psf.sigma;
-  const cover = Math.max(1, (Math.PI * sig * sig) / (h * h));
+  // A start mass shared by the particles that cover one source: πσ²/h² grid nodes, or the
+  // cluster of nodes around each peak when that is smaller (one particle for peakRadius 0).
+  const cluster = o.init === 'peaks' ? (2 * Math.floor(o.peakRadius / h) + 1) ** 2 : Infinity;
+  const cover = Math.max(1, Math.min(cluster, (Math.PI * sig * sig) / (h * h)));
   if (Array.isArray(o.init)) {
     for (const q of o.init) ps.push(q.x, q.y, q.a, q.sign ?? 1);
   } else {
