@@ -109,9 +109,10 @@ export interface CpgdOptions {
    * Start: 'peaks' (default) puts one particle per grid node within `peakRadius` of a local
    * maximum of the PSF-matched correlation of the data at μ = 0 above λ (by default one particle
    * per peak, carrying the peak's mass (η − λ)/G; sources the peaks miss, such as the fainter of a
-   * close pair, are born where the certificate later finds V < 0); 'screened' one per grid node wherever that correlation exceeds λ (mass
-   * cannot grow elsewhere at the start; about 25 particles per bright star, which made most of
-   * the work of a solve); 'grid' covers the whole domain; or an explicit list of particles.
+   * close pair, are born where the certificate later finds V < 0); 'screened' one per grid node
+   * wherever that correlation exceeds λ (mass cannot grow elsewhere at the start; about 25
+   * particles per bright star, which made most of the work of a solve); 'grid' covers the whole
+   * domain; or an explicit list of particles.
    */
   init?: 'screened' | 'peaks' | 'grid' | ParticleInit[];
   /**
@@ -706,6 +707,87 @@ class Workspace {
     out[4] = G;
     out[5] = Hx;
     out[6] = Hy;
+  }
+
+  /** Scratch for hessSums: profile values (discarded) and derivatives at ±FD_STEP, per axis. */
+  private hv: Float64Array | null = null;
+  private hxP: Float64Array | null = null;
+  private hxM: Float64Array | null = null;
+  private hyP: Float64Array | null = null;
+  private hyM: Float64Array | null = null;
+
+  /**
+   * Second-order sums at (x, y) for a separable PSF, into out:
+   * [Σ qφ, Σ wφ², Σ q∂xφ, Σ q∂yφ, Σ q∂xxφ, Σ q∂xyφ, Σ q∂yyφ] (derivatives with respect to the
+   * source position; requires q). One pass over the stamp: ∂xy is exact (dgx·dgy) and ∂xx, ∂yy are
+   * central differences (h = FD_STEP) of the 1-D profile derivatives over the same pixels, which
+   * costs four 1-D profiles instead of the four extra stamps and passes of differencing pointSums.
+   * Returns false (out untouched) when the PSF is not separable.
+   */
+  hessSums(x: number, y: number, out: Float64Array): boolean {
+    const sep = this.sep;
+    if (!sep) return false;
+    if (!this.hv) {
+      this.hv = new Float64Array(this.side);
+      this.hxP = new Float64Array(this.side);
+      this.hxM = new Float64Array(this.side);
+      this.hyP = new Float64Array(this.side);
+      this.hyM = new Float64Array(this.side);
+    }
+    const hv = this.hv;
+    const hxP = this.hxP!;
+    const hxM = this.hxM!;
+    const hyP = this.hyP!;
+    const hyM = this.hyM!;
+    this.scratchProfiles(x, y);
+    const { tbox, tgx, tdgx, tgy, tdgy, W } = this;
+    const x0 = tbox[0];
+    const y0 = tbox[1];
+    const nx = tbox[2];
+    const ny = tbox[3];
+    sep.axisProfile(0, x + FD_STEP, x0, nx, hv, hxP);
+    sep.axisProfile(0, x - FD_STEP, x0, nx, hv, hxM);
+    sep.axisProfile(1, y + FD_STEP, y0, ny, hv, hyP);
+    sep.axisProfile(1, y - FD_STEP, y0, ny, hv, hyM);
+    const inv2h = 1 / (2 * FD_STEP);
+    for (let k = 0; k < nx; k++) hxP[k] = (hxP[k] - hxM[k]) * inv2h;
+    for (let k = 0; k < ny; k++) hyP[k] = (hyP[k] - hyM[k]) * inv2h;
+    const q = this.q;
+    const w = this.p.weights;
+    const i0 = Math.max(0, -x0);
+    const i1 = Math.min(nx, W - x0);
+    const j0 = Math.max(0, -y0);
+    const j1 = Math.min(ny, this.H - y0);
+    let sv = 0, G = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+    for (let j = j0; j < j1; j++) {
+      const row = (y0 + j) * W + x0;
+      let qg = 0, qd = 0, qdd = 0, wg = 0;
+      for (let ii = i0; ii < i1; ii++) {
+        const qv = q[row + ii];
+        const g = tgx[ii];
+        qg += qv * g;
+        qd += qv * tdgx[ii];
+        qdd += qv * hxP[ii];
+        wg += w[row + ii] * g * g;
+      }
+      const gj = tgy[j];
+      const dj = tdgy[j];
+      sv += gj * qg;
+      G += gj * gj * wg;
+      sx += gj * qd;
+      sy += dj * qg;
+      sxx += gj * qdd;
+      sxy += dj * qd;
+      syy += hyP[j] * qg;
+    }
+    out[0] = sv;
+    out[1] = G;
+    out[2] = sx;
+    out[3] = sy;
+    out[4] = sxx;
+    out[5] = sxy;
+    out[6] = syy;
+    return true;
   }
 
   /** √(Σ_p w_p φ(p − x)²): the noise amplitude scale at a position (cheap: pixel centre weight). */
@@ -1711,6 +1793,7 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   const movable: number[] = [];
   let changed = false;
   const gs0 = new Float64Array(4);
+  const hs = new Float64Array(7);
   const gsP = new Float64Array(4);
   const gsM = new Float64Array(4);
   let maxA = 0;
@@ -1728,20 +1811,32 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
     const sg = ps.s[i];
     let nx = ps.x[i];
     let ny = ps.y[i];
-    ws.pointSums(nx, ny, gs0);
-    const gx = sg * gs0[2];
-    const gy = psf.dims === 1 ? 0 : sg * gs0[3];
-    ws.pointSums(nx + FD_STEP, ny, gsP);
-    ws.pointSums(nx - FD_STEP, ny, gsM);
-    const hxx = (sg * (gsP[2] - gsM[2])) / (2 * FD_STEP);
-    let hxy = (sg * (gsP[3] - gsM[3])) / (2 * FD_STEP);
+    let gx: number;
+    let gy: number;
+    let hxx: number;
+    let hxy: number;
     let hyy = 1;
-    if (psf.dims === 2) {
-      ws.pointSums(nx, ny + FD_STEP, gsP);
-      ws.pointSums(nx, ny - FD_STEP, gsM);
-      hyy = (sg * (gsP[3] - gsM[3])) / (2 * FD_STEP);
-      hxy = 0.5 * (hxy + (sg * (gsP[2] - gsM[2])) / (2 * FD_STEP));
-    } else hxy = 0;
+    if (ws.hessSums(nx, ny, hs)) {
+      gx = sg * hs[2];
+      gy = sg * hs[3];
+      hxx = sg * hs[4];
+      hxy = sg * hs[5];
+      hyy = sg * hs[6];
+    } else {
+      ws.pointSums(nx, ny, gs0);
+      gx = sg * gs0[2];
+      gy = psf.dims === 1 ? 0 : sg * gs0[3];
+      ws.pointSums(nx + FD_STEP, ny, gsP);
+      ws.pointSums(nx - FD_STEP, ny, gsM);
+      hxx = (sg * (gsP[2] - gsM[2])) / (2 * FD_STEP);
+      hxy = (sg * (gsP[3] - gsM[3])) / (2 * FD_STEP);
+      if (psf.dims === 2) {
+        ws.pointSums(nx, ny + FD_STEP, gsP);
+        ws.pointSums(nx, ny - FD_STEP, gsM);
+        hyy = (sg * (gsP[3] - gsM[3])) / (2 * FD_STEP);
+        hxy = 0.5 * (hxy + (sg * (gsP[2] - gsM[2])) / (2 * FD_STEP));
+      } else hxy = 0;
+    }
     const det = hxx * hyy - hxy * hxy;
     if (hxx > 0 && det > 0) {
       let dx = -(hyy * gx - hxy * gy) / det;
@@ -1801,21 +1896,38 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
       const i = grp[m];
       const sa = ps.s[i] * ps.a[i];
       const r0 = m * D;
-      ws.pointSums(ps.x[i], ps.y[i], gs0);
-      ws.pointSums(ps.x[i] + FD_STEP, ps.y[i], gsP);
-      ws.pointSums(ps.x[i] - FD_STEP, ps.y[i], gsM);
-      const hxx = (gsP[2] - gsM[2]) / (2 * FD_STEP);
-      const hyx = (gsP[3] - gsM[3]) / (2 * FD_STEP);
-      A[r0 * P + r0 + 1] += ps.s[i] * gs0[2];
-      A[(r0 + 1) * P + r0] += ps.s[i] * gs0[2];
+      let sx: number;
+      let sy = 0;
+      let hxx: number;
+      let hxy = 0;
+      let hyy = 0;
+      if (ws.hessSums(ps.x[i], ps.y[i], hs)) {
+        sx = hs[2];
+        sy = hs[3];
+        hxx = hs[4];
+        hxy = hs[5];
+        hyy = hs[6];
+      } else {
+        ws.pointSums(ps.x[i], ps.y[i], gs0);
+        ws.pointSums(ps.x[i] + FD_STEP, ps.y[i], gsP);
+        ws.pointSums(ps.x[i] - FD_STEP, ps.y[i], gsM);
+        sx = gs0[2];
+        sy = gs0[3];
+        hxx = (gsP[2] - gsM[2]) / (2 * FD_STEP);
+        const hyx = (gsP[3] - gsM[3]) / (2 * FD_STEP);
+        if (D === 3) {
+          ws.pointSums(ps.x[i], ps.y[i] + FD_STEP, gsP);
+          ws.pointSums(ps.x[i], ps.y[i] - FD_STEP, gsM);
+          hyy = (gsP[3] - gsM[3]) / (2 * FD_STEP);
+          hxy = 0.5 * (hyx + (gsP[2] - gsM[2]) / (2 * FD_STEP));
+        }
+      }
+      A[r0 * P + r0 + 1] += ps.s[i] * sx;
+      A[(r0 + 1) * P + r0] += ps.s[i] * sx;
       A[(r0 + 1) * P + r0 + 1] += sa * hxx;
       if (D === 3) {
-        ws.pointSums(ps.x[i], ps.y[i] + FD_STEP, gsP);
-        ws.pointSums(ps.x[i], ps.y[i] - FD_STEP, gsM);
-        const hyy = (gsP[3] - gsM[3]) / (2 * FD_STEP);
-        const hxy = 0.5 * (hyx + (gsP[2] - gsM[2]) / (2 * FD_STEP));
-        A[r0 * P + r0 + 2] += ps.s[i] * gs0[3];
-        A[(r0 + 2) * P + r0] += ps.s[i] * gs0[3];
+        A[r0 * P + r0 + 2] += ps.s[i] * sy;
+        A[(r0 + 2) * P + r0] += ps.s[i] * sy;
         A[(r0 + 1) * P + r0 + 2] += sa * hxy;
         A[(r0 + 2) * P + r0 + 1] += sa * hxy;
         A[(r0 + 2) * P + r0 + 2] += sa * hyy;
