@@ -20,7 +20,7 @@ import { InvalidOptionError } from '../errors.js';
 import { allocStamp, SeparablePsf, type Psf, type Stamp } from '../psf/types.js';
 import { BackgroundBasis, Cholesky } from './background.js';
 import { correlate } from './correlate.js';
-import { copyStamp, groupSystem, proximityGroups, type Member } from './groups.js';
+import { groupSystem, proximityGroups, type Member } from './groups.js';
 import { select } from './noise.js';
 
 /** The problem CPGD solves; built by `detect` from an image, or directly by callers and tests. */
@@ -566,34 +566,7 @@ class Workspace {
     const bg = p.background;
     if (this.sep) {
       this.scratchProfiles(x, y);
-      const { tbox, tgx, tgy } = this;
-      const x0 = tbox[0];
-      const y0 = tbox[1];
-      const i0 = Math.max(0, -x0);
-      const i1 = Math.min(tbox[2], W - x0);
-      const j0 = Math.max(0, -y0);
-      const j1 = Math.min(tbox[3], this.H - y0);
-      const w = p.weights;
-      let dF = 0;
-      for (let j = j0; j < j1; j++) {
-        const py = y0 + j;
-        const row = py * W + x0;
-        const ay = amp * tgy[j];
-        for (let ii = i0; ii < i1; ii++) {
-          const idx = row + ii;
-          if (mark[idx] === 0) {
-            this.touch(idx);
-            const B = bg && K > 0 ? bg.valueAt(x0 + ii, py, c) : 0;
-            q[idx] = w[idx] * (B - p.data[idx]);
-          }
-          const d = ay * tgx[ii];
-          const wd = w[idx] * d;
-          dF += (q[idx] + 0.5 * wd) * d;
-          phiMu[idx] += d;
-          q[idx] += wd;
-        }
-      }
-      return dF;
+      return this.addProfiles(this.tbox, 0, this.tgx, this.tgy, 0, amp);
     }
     const st = this.stamp;
     p.psf.stamp(x, y, st);
@@ -613,6 +586,48 @@ class Workspace {
         }
         const d = amp * st.v[srow + ii];
         const wd = p.weights[idx] * d;
+        dF += (q[idx] + 0.5 * wd) * d;
+        phiMu[idx] += d;
+        q[idx] += wd;
+      }
+    }
+    return dF;
+  }
+
+  /** The problem's PSF when it takes the separable paths (2-D, not periodic), else null. */
+  get separable(): SeparablePsf | null {
+    return this.sep;
+  }
+
+  /**
+   * addIncremental for a separable stamp given by its profiles (box at box[b..b+3], gx and gy at
+   * `off`): callers that add and remove the same stamps several times (the sliding step's trial
+   * moves) compute each stamp's profiles once.
+   */
+  addProfiles(box: Int32Array, b: number, gx: Float64Array, gy: Float64Array, off: number, amp: number): number {
+    const { phiMu, mark, q, W, p, K, c } = this;
+    const bg = p.background;
+    const x0 = box[b];
+    const y0 = box[b + 1];
+    const i0 = Math.max(0, -x0);
+    const i1 = Math.min(box[b + 2], W - x0);
+    const j0 = Math.max(0, -y0);
+    const j1 = Math.min(box[b + 3], this.H - y0);
+    const w = p.weights;
+    let dF = 0;
+    for (let j = j0; j < j1; j++) {
+      const py = y0 + j;
+      const row = py * W + x0;
+      const ay = amp * gy[off + j];
+      for (let ii = i0; ii < i1; ii++) {
+        const idx = row + ii;
+        if (mark[idx] === 0) {
+          this.touch(idx);
+          const B = bg && K > 0 ? bg.valueAt(x0 + ii, py, c) : 0;
+          q[idx] = w[idx] * (B - p.data[idx]);
+        }
+        const d = ay * gx[off + ii];
+        const wd = w[idx] * d;
         dF += (q[idx] + 0.5 * wd) * d;
         phiMu[idx] += d;
         q[idx] += wd;
@@ -1786,7 +1801,6 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   const D: 2 | 3 = dims === 1 ? 2 : 3;
   backup.copyFrom(ps);
   ws.computeQ();
-  const st = ws.stamp;
   // Joint steps for particles that carry signal; faint ones (far below the noise amplitude,
   // a·√G ≤ FAINT, and below 1 % of the brightest: their position block is degenerate, its
   // curvature scaling with a²) get the cheaper steps below.
@@ -1881,10 +1895,63 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
   // cannot matter for the duality gap allowed, tolerance·F).
   const minGain = 1e-3 * tolerance * Math.abs(F);
   /** One damped step on a group: the decrease of F when taken, or FAILED. */
+  // Separable PSFs: each member's profiles (at its position, then at its trial position) are
+  // computed once per step and reused for its stamp and for every add/remove of the LM attempts.
+  const sep = ws.separable;
+  const side = psf.maxStampSide;
+  const pool: Stamp[] = [];
+  let mBox = new Int32Array(0);
+  let mGx = new Float64Array(0);
+  let mDgx = new Float64Array(0);
+  let mGy = new Float64Array(0);
+  let mDgy = new Float64Array(0);
+  let tBox = new Int32Array(0);
+  let tGx = new Float64Array(0);
+  let tGy = new Float64Array(0);
+  const ensureMembers = (n: number) => {
+    while (pool.length < n) pool.push(allocStamp(psf));
+    if (!sep || mBox.length >= 4 * n) return;
+    mBox = new Int32Array(4 * n);
+    tBox = new Int32Array(4 * n);
+    mGx = new Float64Array(n * side);
+    mDgx = new Float64Array(n * side);
+    mGy = new Float64Array(n * side);
+    mDgy = new Float64Array(n * side);
+    tGx = new Float64Array(n * side);
+    tGy = new Float64Array(n * side);
+  };
+  const tDx = new Float64Array(side);
+  const tDy = new Float64Array(side);
+  /** Member m's stamp from its profiles: the outer products SeparablePsf.stamp forms. */
+  const stampFromProfiles = (m: number, out: Stamp) => {
+    const o = m * side;
+    const nx = mBox[4 * m + 2];
+    const ny = mBox[4 * m + 3];
+    out.x0 = mBox[4 * m];
+    out.y0 = mBox[4 * m + 1];
+    out.nx = nx;
+    out.ny = ny;
+    let k = 0;
+    for (let j = 0; j < ny; j++) {
+      const gy = mGy[o + j];
+      const dgy = mDgy[o + j];
+      for (let i = 0; i < nx; i++, k++) {
+        const gx = mGx[o + i];
+        out.v[k] = gx * gy;
+        out.dx[k] = mDgx[o + i] * gy;
+        out.dy[k] = gx * dgy;
+      }
+    }
+  };
   const step = (grp: number[]): number => {
-    const members: Member[] = grp.map((i) => {
-      psf.stamp(ps.x[i], ps.y[i], st);
-      return { a: ps.a[i], s: ps.s[i], stamp: copyStamp(st) };
+    ensureMembers(grp.length);
+    const members: Member[] = grp.map((i, m) => {
+      const stm = pool[m];
+      if (sep) {
+        sep.profiles(ps.x[i], ps.y[i], mBox, 4 * m, mGx, mDgx, mGy, mDgy, m * side);
+        stampFromProfiles(m, stm);
+      } else psf.stamp(ps.x[i], ps.y[i], stm);
+      return { a: ps.a[i], s: ps.s[i], stamp: stm };
     });
     const { A, g, P } = groupSystem(members, ws.W, ws.H, ws.p.weights, D, ws.q);
     for (let m = 0; m < grp.length; m++) g[m * D] += ws.p.lambda;
@@ -1972,8 +2039,14 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
       }
       // Apply (old out, new in) and keep it only if F did not rise (exact change).
       let dF = 0;
-      for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(ox[m], oy[m], -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
-      for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(tx[m], ty[m], ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
+      if (sep) {
+        for (let m = 0; m < grp.length; m++) sep.profiles(tx[m], ty[m], tBox, 4 * m, tGx, tDx, tGy, tDy, m * side);
+        for (let m = 0; m < grp.length; m++) dF += ws.addProfiles(mBox, 4 * m, mGx, mGy, m * side, -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
+        for (let m = 0; m < grp.length; m++) dF += ws.addProfiles(tBox, 4 * m, tGx, tGy, m * side, ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
+      } else {
+        for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(ox[m], oy[m], -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
+        for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(tx[m], ty[m], ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
+      }
       if (dF <= 0) {
         for (let m = 0; m < grp.length; m++) {
           ps.x[grp[m]] = tx[m];
@@ -1983,8 +2056,13 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
         changed = true;
         return -dF;
       }
-      for (let m = 0; m < grp.length; m++) ws.addIncremental(tx[m], ty[m], -ps.s[grp[m]] * ta[m]);
-      for (let m = 0; m < grp.length; m++) ws.addIncremental(ox[m], oy[m], ps.s[grp[m]] * oa[m]);
+      if (sep) {
+        for (let m = 0; m < grp.length; m++) ws.addProfiles(tBox, 4 * m, tGx, tGy, m * side, -ps.s[grp[m]] * ta[m]);
+        for (let m = 0; m < grp.length; m++) ws.addProfiles(mBox, 4 * m, mGx, mGy, m * side, ps.s[grp[m]] * oa[m]);
+      } else {
+        for (let m = 0; m < grp.length; m++) ws.addIncremental(tx[m], ty[m], -ps.s[grp[m]] * ta[m]);
+        for (let m = 0; m < grp.length; m++) ws.addIncremental(ox[m], oy[m], ps.s[grp[m]] * oa[m]);
+      }
     }
     return FAILED;
   };
