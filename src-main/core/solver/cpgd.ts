@@ -887,6 +887,20 @@ class Workspace {
     }
   }
 
+  private certQ: Float64Array<ArrayBuffer> | null = null;
+  private certGrid: Float64Array<ArrayBuffer> | null = null;
+  private certCorr: Float64Array<ArrayBuffer> | null = null;
+
+  /** Buffers the certificate reuses: the residual (N values), the padded grid and η map. */
+  certificateBuffers(): { q: Float64Array<ArrayBuffer>; grid: (n: number) => Float64Array<ArrayBuffer>; corr: (n: number) => Float64Array<ArrayBuffer> } {
+    if (!this.certQ) this.certQ = new Float64Array(this.N);
+    return {
+      q: this.certQ,
+      grid: (n) => (this.certGrid && this.certGrid.length === n ? this.certGrid : (this.certGrid = new Float64Array(n))),
+      corr: (n) => (this.certCorr && this.certCorr.length === n ? this.certCorr : (this.certCorr = new Float64Array(n))),
+    };
+  }
+
   /** Full-image residual q = w (B + Φμ − f), for the certificate. */
   fullQ(out: Float64Array): Float64Array {
     const { W, H, p, K, c, phiMu } = this;
@@ -1208,7 +1222,10 @@ const MAX_MOVE = 0.5;
  */
 function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): Certificate {
   const { W, H, p } = ws;
-  const qFull = ws.fullQ(new Float64Array(ws.N));
+  // The residual and η maps live in buffers kept by the workspace: a certificate runs every few
+  // iterations, and three fresh tile-sized arrays each time were a good part of the solver's GC.
+  const bufs = ws.certificateBuffers();
+  const qFull = ws.fullQ(bufs.q);
   // Sources may sit up to `outside` px beyond the edges (a star just off the field still lights
   // it), so η is searched on a grid padded by that much, with a zero residual outside.
   const PX = p.psf.periodic ? 0 : Math.ceil(ws.outside);
@@ -1217,10 +1234,11 @@ function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): 
   const GH = H + 2 * PY;
   let qGrid = qFull;
   if (PX > 0 || PY > 0) {
-    qGrid = new Float64Array(GW * GH);
+    // The padding stays zero: only the interior rows are ever written.
+    qGrid = bufs.grid(GW * GH);
     for (let y = 0; y < H; y++) qGrid.set(qFull.subarray(y * W, (y + 1) * W), (y + PY) * GW + PX);
   }
-  const corr = correlate(p.psf, qGrid, GW, GH);
+  const corr = correlate(p.psf, qGrid, GW, GH, bufs.corr(GW * GH));
   // η = −corr; in signed mode the − family sees +corr.
   let maxEta = -Infinity;
   let worst = { x: 0, y: 0 };
