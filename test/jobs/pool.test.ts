@@ -58,6 +58,30 @@ describe('detectFrameParallel', () => {
     expect([...tiles].sort()).toEqual(core.tiles.map((_, i) => i));
   });
 
+  it('warms fresh workers up while it prepares a frame of many tiles, with the same result', async () => {
+    const { psf, images } = field(160, 160, 40, 12);
+    const options = { tileSize: 40, lambda: 'auto' as const };
+    const core = detect(images[0], { ...options, psf });
+    expect(core.tiles.length).toBe(16);
+    const fresh = new DetectPool({ threads: 2 });
+    try {
+      const par = await detectFrameParallel(images[0], { ...options, psfSpec: gaussian }, fresh);
+      expect(fresh.warmed).toBe(2);
+      expectSameSources(core.sources, par.sources);
+      expect(par.tiles.map((t: { iterations: number }) => t.iterations)).toEqual(core.tiles.map((t) => t.iterations));
+      // A frame of few tiles does not wait for a warm-up.
+      const few = new DetectPool({ threads: 2 });
+      try {
+        await detectFrameParallel(images[0], { tileSize: 80, psfSpec: gaussian }, few);
+        expect(few.warmed).toBe(0);
+      } finally {
+        await few.close();
+      }
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('rebuilds a file PSF from its stamp pixels in the workers', async () => {
     const { images } = field(48, 48, 6, 4);
     // A slightly elliptical stamp, 15×15, as if read from a file.
