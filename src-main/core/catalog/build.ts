@@ -6,10 +6,9 @@
  */
 
 import { allocStamp, type Psf, type Stamp } from '../psf/types.js';
-import type { BackgroundBasis } from '../solver/background.js';
-import { Cholesky } from '../solver/background.js';
+import { Cholesky, type BackgroundBasis } from '../solver/background.js';
 import type { ParticleInit } from '../solver/cpgd.js';
-import { copyStamp, groupSystem, proximityGroups, type Member } from '../solver/groups.js';
+import { proximityGroups } from '../solver/groups.js';
 
 export interface BuildInput {
   width: number;
@@ -77,50 +76,177 @@ export function clusterParticles(particles: ParticleInit[], radius: number): Src
   return out;
 }
 
-/** Pixel-level helper over a stamp clipped to the image. */
-function forStamp(st: Stamp, W: number, H: number, fn: (idx: number, k: number) => void): void {
-  const i0 = Math.max(0, -st.x0);
-  const i1 = Math.min(st.nx, W - st.x0);
-  const j0 = Math.max(0, -st.y0);
-  const j1 = Math.min(st.ny, H - st.y0);
-  for (let j = j0; j < j1; j++) {
-    const row = (st.y0 + j) * W + st.x0;
-    for (let i = i0; i < i1; i++) fn(row + i, j * st.nx + i);
+/** A source being refined, with its stamp at (x, y) (kept so a sweep evaluates the PSF once per source). */
+interface Refined extends Src {
+  st: Stamp;
+}
+
+/** Rows and columns of a stamp that fall inside a W×H image: [i0, i1) × [j0, j1) in stamp indices. */
+function clip(st: Stamp, W: number, H: number, out: Int32Array): void {
+  out[0] = Math.max(0, -st.x0);
+  out[1] = Math.min(st.nx, W - st.x0);
+  out[2] = Math.max(0, -st.y0);
+  out[3] = Math.min(st.ny, H - st.y0);
+}
+
+/** rhs = Bᵀ W (data − model), in the pixel order and with the operations of normalEquations. */
+function backgroundRhs(bg: BackgroundBasis, w: Float64Array, data: Float64Array, model: Float64Array, rhs: Float64Array): void {
+  const { width: W, height: H, size: K, lx, ly } = bg;
+  rhs.fill(0);
+  if (K === 1) {
+    let r0 = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const p = y * W + x;
+        const wp = w[p];
+        if (wp === 0) continue;
+        r0 += lx[x] * ly[y] * (wp * (data[p] - model[p]));
+      }
+    }
+    rhs[0] = r0;
+    return;
   }
+  if (K === 3) {
+    let r0 = 0, r1 = 0, r2 = 0;
+    for (let y = 0; y < H; y++) {
+      const oy = 3 * y;
+      const ly0 = ly[oy], ly1 = ly[oy + 1], ly2 = ly[oy + 2];
+      for (let x = 0; x < W; x++) {
+        const p = y * W + x;
+        const wp = w[p];
+        if (wp === 0) continue;
+        const ox = 3 * x;
+        const wf = wp * (data[p] - model[p]);
+        r0 += lx[ox] * ly0 * wf;
+        r1 += lx[ox + 1] * ly1 * wf;
+        r2 += lx[ox + 2] * ly2 * wf;
+      }
+    }
+    rhs[0] = r0;
+    rhs[1] = r1;
+    rhs[2] = r2;
+    return;
+  }
+  const basis = new Float64Array(K);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const p = y * W + x;
+      const wp = w[p];
+      if (wp === 0) continue;
+      bg.basisAt(x, y, basis);
+      const wf = wp * (data[p] - model[p]);
+      for (let i = 0; i < K; i++) rhs[i] += basis[i] * wf;
+    }
+  }
+}
+
+/** BᵀWB (K×K, row-major), in the pixel order and with the operations of normalEquations. */
+function backgroundGram(bg: BackgroundBasis, w: Float64Array): Float64Array {
+  const { width: W, height: H, size: K, lx, ly } = bg;
+  if (K !== 1 && K !== 3) return bg.normalEquations(w, w).gram;
+  let g00 = 0, g10 = 0, g11 = 0, g20 = 0, g21 = 0, g22 = 0;
+  for (let y = 0; y < H; y++) {
+    const oy = K * y;
+    for (let x = 0; x < W; x++) {
+      const wp = w[y * W + x];
+      if (wp === 0) continue;
+      const ox = K * x;
+      const b0 = lx[ox] * ly[oy];
+      g00 += wp * b0 * b0;
+      if (K === 3) {
+        const b1 = lx[ox + 1] * ly[oy + 1];
+        const b2 = lx[ox + 2] * ly[oy + 2];
+        const w1 = wp * b1;
+        const w2 = wp * b2;
+        g10 += w1 * b0;
+        g11 += w1 * b1;
+        g20 += w2 * b0;
+        g21 += w2 * b1;
+        g22 += w2 * b2;
+      }
+    }
+  }
+  return K === 1 ? Float64Array.of(g00) : Float64Array.of(g00, g10, g20, g10, g11, g21, g20, g21, g22);
+}
+
+/** data − B for B = Σ c_k b_k, each pixel of B summed as BackgroundBasis.valueAt sums it. */
+function renderLessB(bg: BackgroundBasis, c: Float64Array, data: Float64Array, dataLessB: Float64Array): void {
+  const { width: W, height: H, size: K, lx, ly } = bg;
+  if (K === 1 || K === 3) {
+    const c0 = c[0], c1 = K === 3 ? c[1] : 0, c2 = K === 3 ? c[2] : 0;
+    for (let y = 0; y < H; y++) {
+      const oy = K * y;
+      const ly0 = ly[oy];
+      const ly1 = K === 3 ? ly[oy + 1] : 0;
+      const ly2 = K === 3 ? ly[oy + 2] : 0;
+      for (let x = 0; x < W; x++) {
+        const ox = K * x;
+        let v = 0;
+        v += c0 * lx[ox] * ly0;
+        if (K === 3) {
+          v += c1 * lx[ox + 1] * ly1;
+          v += c2 * lx[ox + 2] * ly2;
+        }
+        const p = y * W + x;
+        dataLessB[p] = data[p] - v;
+      }
+    }
+    return;
+  }
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) dataLessB[y * W + x] = data[y * W + x] - bg.valueAt(x, y, c);
 }
 
 export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): RawSource[] {
   const { width: W, height: H, data, weights: w, psf } = input;
   const mergeRadius = options.mergeRadius ?? 0.5 * psf.sigma;
   const sweeps = options.refineSweeps ?? 8;
-  let srcs = clusterParticles(input.particles, mergeRadius);
   const N = W * H;
-  const bg = input.background;
+  const bg = input.background && input.background.size > 0 ? input.background : null;
   const K = bg ? bg.size : 0;
   const c = Float64Array.from(input.backgroundCoefficients);
-  const B = bg && K > 0 ? bg.render(c) : new Float64Array(N);
+  // data − B, refreshed with B: the residual data − B − model is then read as one subtraction
+  // (the same value, since the old expression evaluated (data − B) first); B itself is only
+  // needed under each source at the end.
+  const dataLessB = bg ? new Float64Array(N) : data;
+  if (bg) renderLessB(bg, c, data, dataLessB);
   const model = new Float64Array(N); // Σ s a φ
-  const st = allocStamp(psf);
-  const addSource = (s: Src, sign: number) => {
-    psf.stamp(s.x, s.y, st);
-    const amp = sign * s.s * s.a;
-    forStamp(st, W, H, (idx, k) => {
-      model[idx] += amp * st.v[k];
-    });
+  const box = new Int32Array(4);
+  const addStamp = (st: Stamp, amp: number) => {
+    clip(st, W, H, box);
+    const [i0, i1, j0, j1] = box;
+    const v = st.v;
+    for (let j = j0; j < j1; j++) {
+      const row = (st.y0 + j) * W + st.x0;
+      const krow = j * st.nx;
+      for (let i = i0; i < i1; i++) model[row + i] += amp * v[krow + i];
+    }
   };
-  for (const s of srcs) addSource(s, 1);
+  const start = (list: Src[]): Refined[] =>
+    list.map((s) => {
+      const st = allocStamp(psf);
+      psf.stamp(s.x, s.y, st);
+      const r: Refined = { ...s, st };
+      addStamp(st, s.s * s.a);
+      return r;
+    });
+  let srcs = start(clusterParticles(input.particles, mergeRadius));
   // As in the solver, sources may sit up to 2σ beyond the edges; the caller decides what to keep.
   const out = 2 * psf.sigma;
   const clampX = (x: number) => Math.min(W - 0.5 + out, Math.max(-0.5 - out, x));
   const clampY = (y: number) => (psf.dims === 1 ? 0 : Math.min(H - 0.5 + out, Math.max(-0.5 - out, y)));
 
+  // The background's normal matrix BᵀWB depends on the weights only: it is accumulated (and
+  // factored) once instead of at every refit. The sums keep the pixel order and operations of
+  // BackgroundBasis.normalEquations and render, so c and B are the same to the bit; the constant
+  // and plane bases (K = 1, 3: every SMLM frame and star field by default) get unrolled loops.
+  let gramChol: Cholesky | null = null;
+  const rhs = new Float64Array(K);
   const refitBackground = () => {
-    if (!bg || K === 0) return;
-    const resid = new Float64Array(N);
-    for (let i = 0; i < N; i++) resid[i] = data[i] - model[i];
-    const ne = bg.normalEquations(w, resid);
-    new Cholesky(ne.gram, K).solve(ne.rhs, c);
-    bg.render(c, B);
+    if (!bg) return;
+    if (!gramChol) gramChol = new Cholesky(backgroundGram(bg, w), K);
+    backgroundRhs(bg, w, data, model, rhs);
+    gramChol.solve(rhs, c);
+    renderLessB(bg, c, data, dataLessB);
   };
 
   const refine = (nSweeps: number) => {
@@ -129,30 +255,45 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
     for (let sweep = 0; sweep < nSweeps; sweep++) {
       for (const s of srcs) {
         if (!s.alive) continue;
-        psf.stamp(s.x, s.y, st);
-        A.fill(0);
-        b.fill(0);
+        const st = s.st;
         const sa = s.s * s.a;
-        forStamp(st, W, H, (idx, k) => {
-          const wp = w[idx];
-          if (wp === 0) return;
-          const r = data[idx] - B[idx] - model[idx];
-          const j0 = s.s * st.v[k];
-          const j1 = sa * st.dx[k];
-          const j2 = sa * st.dy[k];
-          A[0] += wp * j0 * j0;
-          A[1] += wp * j0 * j1;
-          A[2] += wp * j0 * j2;
-          A[4] += wp * j1 * j1;
-          A[5] += wp * j1 * j2;
-          A[8] += wp * j2 * j2;
-          b[0] += wp * j0 * r;
-          b[1] += wp * j1 * r;
-          b[2] += wp * j2 * r;
-        });
-        A[3] = A[1];
-        A[6] = A[2];
-        A[7] = A[5];
+        const sg = s.s;
+        let a00 = 0, a01 = 0, a02 = 0, a11 = 0, a12 = 0, a22 = 0, b0 = 0, b1 = 0, b2 = 0;
+        clip(st, W, H, box);
+        const [i0, i1, j0, j1] = box;
+        const { v, dx, dy } = st;
+        for (let j = j0; j < j1; j++) {
+          const row = (st.y0 + j) * W + st.x0;
+          const krow = j * st.nx;
+          for (let i = i0; i < i1; i++) {
+            const idx = row + i;
+            const wp = w[idx];
+            if (wp === 0) continue;
+            const k = krow + i;
+            const r = dataLessB[idx] - model[idx];
+            const g0 = sg * v[k];
+            const g1 = sa * dx[k];
+            const g2 = sa * dy[k];
+            a00 += wp * g0 * g0;
+            a01 += wp * g0 * g1;
+            a02 += wp * g0 * g2;
+            a11 += wp * g1 * g1;
+            a12 += wp * g1 * g2;
+            a22 += wp * g2 * g2;
+            b0 += wp * g0 * r;
+            b1 += wp * g1 * r;
+            b2 += wp * g2 * r;
+          }
+        }
+        A[0] = a00;
+        A[1] = A[3] = a01;
+        A[2] = A[6] = a02;
+        A[4] = a11;
+        A[5] = A[7] = a12;
+        A[8] = a22;
+        b[0] = b0;
+        b[1] = b1;
+        b[2] = b2;
         if (psf.dims === 1) {
           A[2] = A[5] = A[6] = A[7] = 0;
           A[8] = 1;
@@ -167,7 +308,7 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
         } catch {
           continue;
         }
-        addSource(s, -1);
+        addStamp(st, -1 * s.s * s.a);
         s.a = s.a + delta[0];
         const mx = Math.max(-0.5, Math.min(0.5, delta[1]));
         const my = Math.max(-0.5, Math.min(0.5, delta[2]));
@@ -177,7 +318,8 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
           s.alive = false;
           continue;
         }
-        addSource(s, 1);
+        psf.stamp(s.x, s.y, st);
+        addStamp(st, s.s * s.a);
       }
       refitBackground();
     }
@@ -187,26 +329,89 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
     refitBackground();
     refine(sweeps);
     // Refinement can pull two components of one source together: merge and polish again.
-    const merged = clusterParticles(srcs.filter((s) => s.alive).map((s) => ({ x: s.x, y: s.y, a: s.a, sign: s.s })), mergeRadius);
-    if (merged.length < srcs.filter((s) => s.alive).length) {
+    const alive = srcs.filter((s) => s.alive);
+    const merged = clusterParticles(alive.map((s) => ({ x: s.x, y: s.y, a: s.a, sign: s.s })), mergeRadius);
+    if (merged.length < alive.length) {
       model.fill(0);
-      srcs = merged;
-      for (const s of srcs) addSource(s, 1);
+      srcs = start(merged);
       refine(Math.max(2, sweeps >> 1));
     }
   }
   srcs = srcs.filter((s) => s.alive && s.a > 0);
-  return fisherErrors(srcs, input, B);
+  return fisherErrors(srcs, input, (x, y) => (bg ? bg.valueAt(x, y, c) : 0));
 }
 
 /** 1σ errors from the inverse Fisher information over each source and its overlapping neighbours. */
-function fisherErrors(srcs: Src[], input: BuildInput, B: Float64Array): RawSource[] {
+function fisherErrors(srcs: Refined[], input: BuildInput, backgroundAt: (x: number, y: number) => number): RawSource[] {
   const { width: W, height: H, weights: w, psf } = input;
-  const st = allocStamp(psf);
-  const members: Member[] = srcs.map((s) => {
-    psf.stamp(s.x, s.y, st);
-    return { a: s.a, s: s.s, stamp: copyStamp(st) };
+  const n = srcs.length;
+  // Every source's Jacobian columns s·(φ, a∂xφ, a∂yφ) once (its stamp is current: refinement
+  // re-evaluates it whenever the source moves), and every JᵀWJ block between two sources once
+  // per order: a block recurs in the groups of both sources and of their common neighbours, and
+  // groupSystem rebuilt all of them per group. Each block is summed exactly as groupSystem sums it
+  // (same pixel order, same operations, same orientation), so the errors are the same to the bit.
+  const jacs = srcs.map((s) => {
+    const st = s.st;
+    const m = st.nx * st.ny;
+    const j0 = new Float64Array(m);
+    const j1 = new Float64Array(m);
+    const j2 = new Float64Array(m);
+    const sa = s.s * s.a;
+    for (let k = 0; k < m; k++) {
+      j0[k] = s.s * st.v[k];
+      j1[k] = sa * st.dx[k];
+      // The y column of a 1-D PSF stays zero and its sums are never read.
+      if (psf.dims === 2) j2[k] = sa * st.dy[k];
+    }
+    return [j0, j1, j2];
   });
+  const blocks = new Map<number, Float64Array | null>();
+  const block = (p: number, q: number): Float64Array | null => {
+    const key = p * n + q;
+    let out = blocks.get(key);
+    if (out !== undefined) return out;
+    const s1 = srcs[p].st;
+    const s2 = srcs[q].st;
+    const xa = Math.max(s1.x0, s2.x0, 0);
+    const xb = Math.min(s1.x0 + s1.nx, s2.x0 + s2.nx, W);
+    const ya = Math.max(s1.y0, s2.y0, 0);
+    const yb = Math.min(s1.y0 + s1.ny, s2.y0 + s2.ny, H);
+    out = null;
+    if (xa < xb && ya < yb) {
+      const [a0, a1, a2] = jacs[p];
+      const [b0, b1, b2] = jacs[q];
+      const cross = p !== q;
+      let s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, s20 = 0, s21 = 0, s22 = 0;
+      for (let py = ya; py < yb; py++) {
+        const row = py * W;
+        const k1 = (py - s1.y0) * s1.nx - s1.x0;
+        const k2 = (py - s2.y0) * s2.nx - s2.x0;
+        for (let px = xa; px < xb; px++) {
+          const wp = w[row + px];
+          const u0 = a0[k1 + px];
+          const u1 = a1[k1 + px];
+          const u2 = a2[k1 + px];
+          const v0 = b0[k2 + px];
+          const v1 = b1[k2 + px];
+          const v2 = b2[k2 + px];
+          s00 += wp * u0 * v0;
+          s01 += wp * u0 * v1;
+          s02 += wp * u0 * v2;
+          s11 += wp * u1 * v1;
+          s12 += wp * u1 * v2;
+          s22 += wp * u2 * v2;
+          if (cross) {
+            s10 += wp * u1 * v0;
+            s20 += wp * u2 * v0;
+            s21 += wp * u2 * v1;
+          }
+        }
+      }
+      out = Float64Array.of(s00, s01, s02, s10, s11, s12, s20, s21, s22);
+    }
+    blocks.set(key, out);
+    return out;
+  };
   const reach = 2 * psf.radius + 1;
   const xs = srcs.map((s) => s.x);
   const ys = srcs.map((s) => s.y);
@@ -236,7 +441,19 @@ function fisherErrors(srcs: Src[], input: BuildInput, B: Float64Array): RawSourc
       const rest = group.slice(1).sort((a, b) => Math.hypot(xs[a] - s.x, ys[a] - s.y) - Math.hypot(xs[b] - s.x, ys[b] - s.y));
       group = [i, ...rest.slice(0, 12)];
     }
-    const { A, P } = groupSystem(group.map((j) => members[j]), W, H, w, dims, null);
+    // A = JᵀWJ over the group, laid out as groupSystem lays it out: the upper blocks (all of a
+    // cross block, the upper triangle of a diagonal one), then the lower triangle by symmetry.
+    const P = group.length * dims;
+    const A = new Float64Array(P * P);
+    for (let m1 = 0; m1 < group.length; m1++) {
+      for (let m2 = m1; m2 < group.length; m2++) {
+        const bl = block(group[m1], group[m2]);
+        if (!bl) continue;
+        const r0 = m1 * dims * P + m2 * dims;
+        for (let d1 = 0; d1 < dims; d1++) for (let d2 = m1 === m2 ? d1 : 0; d2 < dims; d2++) A[r0 + d1 * P + d2] = bl[d1 * 3 + d2];
+      }
+    }
+    for (let r = 0; r < P; r++) for (let c = 0; c < r; c++) A[r * P + c] = A[c * P + r];
     let fluxErr = NaN;
     let xErr = NaN;
     let yErr = NaN;
@@ -258,7 +475,7 @@ function fisherErrors(srcs: Src[], input: BuildInput, B: Float64Array): RawSourc
     }
     const bx = Math.min(W - 1, Math.max(0, Math.round(s.x)));
     const by = Math.min(H - 1, Math.max(0, Math.round(s.y)));
-    out.push({ x: s.x, y: s.y, flux: s.a, xErr, yErr, fluxErr, background: B[by * W + bx], sign: s.s });
+    out.push({ x: s.x, y: s.y, flux: s.a, xErr, yErr, fluxErr, background: backgroundAt(bx, by), sign: s.s });
   }
   return out;
 }
