@@ -79,15 +79,10 @@ export function clusterParticles(particles: ParticleInit[], radius: number): Src
 /** A source being refined, with its stamp at (x, y) (kept so a sweep evaluates the PSF once per source). */
 interface Refined extends Src {
   st: Stamp;
+  /** Buffer for the stamp at the next position (swapped with st when the source moves). */
+  next: Stamp;
 }
 
-/** Rows and columns of a stamp that fall inside a W×H image: [i0, i1) × [j0, j1) in stamp indices. */
-function clip(st: Stamp, W: number, H: number, out: Int32Array): void {
-  out[0] = Math.max(0, -st.x0);
-  out[1] = Math.min(st.nx, W - st.x0);
-  out[2] = Math.max(0, -st.y0);
-  out[3] = Math.min(st.ny, H - st.y0);
-}
 
 /** rhs = Bᵀ W (data − model), in the pixel order and with the operations of normalEquations. */
 function backgroundRhs(bg: BackgroundBasis, w: Float64Array, data: Float64Array, model: Float64Array, rhs: Float64Array): void {
@@ -210,24 +205,49 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
   const dataLessB = bg ? new Float64Array(N) : data;
   if (bg) renderLessB(bg, c, data, dataLessB);
   const model = new Float64Array(N); // Σ s a φ
-  const box = new Int32Array(4);
+  // Stamps are clipped to the image: rows j0..j1 and columns i0..i1 (exclusive) of the stamp.
   const addStamp = (st: Stamp, amp: number) => {
-    clip(st, W, H, box);
-    const [i0, i1, j0, j1] = box;
+    const i0 = Math.max(0, -st.x0);
+    const i1 = Math.min(st.nx, W - st.x0);
+    const j1 = Math.min(st.ny, H - st.y0);
     const v = st.v;
-    for (let j = j0; j < j1; j++) {
+    for (let j = Math.max(0, -st.y0); j < j1; j++) {
       const row = (st.y0 + j) * W + st.x0;
       const krow = j * st.nx;
       for (let i = i0; i < i1; i++) model[row + i] += amp * v[krow + i];
+    }
+  };
+  // A moved source leaves the model and re-enters it in one pass when its box did not change
+  // (the usual case): each pixel still gets the removal, then the addition, so the sums are
+  // those of two passes, to the bit.
+  const moveStamp = (from: Stamp, ampFrom: number, to: Stamp, ampTo: number) => {
+    if (from.x0 !== to.x0 || from.y0 !== to.y0 || from.nx !== to.nx || from.ny !== to.ny) {
+      addStamp(from, ampFrom);
+      addStamp(to, ampTo);
+      return;
+    }
+    const i0 = Math.max(0, -to.x0);
+    const i1 = Math.min(to.nx, W - to.x0);
+    const j1 = Math.min(to.ny, H - to.y0);
+    const u = from.v;
+    const v = to.v;
+    for (let j = Math.max(0, -to.y0); j < j1; j++) {
+      const row = (to.y0 + j) * W + to.x0;
+      const krow = j * to.nx;
+      for (let i = i0; i < i1; i++) {
+        let m = model[row + i];
+        m += ampFrom * u[krow + i];
+        m += ampTo * v[krow + i];
+        model[row + i] = m;
+      }
     }
   };
   const start = (list: Src[]): Refined[] =>
     list.map((s) => {
       const st = allocStamp(psf);
       psf.stamp(s.x, s.y, st);
-      const r: Refined = { ...s, st };
       addStamp(st, s.s * s.a);
-      return r;
+      return { ...s, st, next: allocStamp(psf) };
     });
   let srcs = start(clusterParticles(input.particles, mergeRadius));
   // As in the solver, sources may sit up to 2σ beyond the edges; the caller decides what to keep.
@@ -259,10 +279,11 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
         const sa = s.s * s.a;
         const sg = s.s;
         let a00 = 0, a01 = 0, a02 = 0, a11 = 0, a12 = 0, a22 = 0, b0 = 0, b1 = 0, b2 = 0;
-        clip(st, W, H, box);
-        const [i0, i1, j0, j1] = box;
+        const i0 = Math.max(0, -st.x0);
+        const i1 = Math.min(st.nx, W - st.x0);
+        const j1 = Math.min(st.ny, H - st.y0);
         const { v, dx, dy } = st;
-        for (let j = j0; j < j1; j++) {
+        for (let j = Math.max(0, -st.y0); j < j1; j++) {
           const row = (st.y0 + j) * W + st.x0;
           const krow = j * st.nx;
           for (let i = i0; i < i1; i++) {
@@ -308,18 +329,22 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
         } catch {
           continue;
         }
-        addStamp(st, -1 * s.s * s.a);
+        const ampFrom = -1 * s.s * s.a;
         s.a = s.a + delta[0];
         const mx = Math.max(-0.5, Math.min(0.5, delta[1]));
         const my = Math.max(-0.5, Math.min(0.5, delta[2]));
         s.x = clampX(s.x + mx);
         s.y = clampY(s.y + my);
         if (!(s.a > 0)) {
+          addStamp(st, ampFrom);
           s.alive = false;
           continue;
         }
-        psf.stamp(s.x, s.y, st);
-        addStamp(st, s.s * s.a);
+        const moved = s.next;
+        psf.stamp(s.x, s.y, moved);
+        moveStamp(st, ampFrom, moved, s.s * s.a);
+        s.st = moved;
+        s.next = st;
       }
       refitBackground();
     }
