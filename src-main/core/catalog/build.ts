@@ -295,15 +295,19 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
             const g0 = sg * v[k];
             const g1 = sa * dx[k];
             const g2 = sa * dy[k];
-            a00 += wp * g0 * g0;
-            a01 += wp * g0 * g1;
-            a02 += wp * g0 * g2;
-            a11 += wp * g1 * g1;
-            a12 += wp * g1 * g2;
-            a22 += wp * g2 * g2;
-            b0 += wp * g0 * r;
-            b1 += wp * g1 * r;
-            b2 += wp * g2 * r;
+            // (w·g0)·g1 is what w * g0 * g1 evaluates: the products are shared, the sums unchanged.
+            const wg0 = wp * g0;
+            const wg1 = wp * g1;
+            const wg2 = wp * g2;
+            a00 += wg0 * g0;
+            a01 += wg0 * g1;
+            a02 += wg0 * g2;
+            a11 += wg1 * g1;
+            a12 += wg1 * g2;
+            a22 += wg2 * g2;
+            b0 += wg0 * r;
+            b1 += wg1 * r;
+            b2 += wg2 * r;
           }
         }
         A[0] = a00;
@@ -413,22 +417,22 @@ function fisherErrors(srcs: Refined[], input: BuildInput, backgroundAt: (x: numb
         const k2 = (py - s2.y0) * s2.nx - s2.x0;
         for (let px = xa; px < xb; px++) {
           const wp = w[row + px];
-          const u0 = a0[k1 + px];
-          const u1 = a1[k1 + px];
-          const u2 = a2[k1 + px];
+          const wu0 = wp * a0[k1 + px];
+          const wu1 = wp * a1[k1 + px];
+          const wu2 = wp * a2[k1 + px];
           const v0 = b0[k2 + px];
           const v1 = b1[k2 + px];
           const v2 = b2[k2 + px];
-          s00 += wp * u0 * v0;
-          s01 += wp * u0 * v1;
-          s02 += wp * u0 * v2;
-          s11 += wp * u1 * v1;
-          s12 += wp * u1 * v2;
-          s22 += wp * u2 * v2;
+          s00 += wu0 * v0;
+          s01 += wu0 * v1;
+          s02 += wu0 * v2;
+          s11 += wu1 * v1;
+          s12 += wu1 * v2;
+          s22 += wu2 * v2;
           if (cross) {
-            s10 += wp * u1 * v0;
-            s20 += wp * u2 * v0;
-            s21 += wp * u2 * v1;
+            s10 += wu1 * v0;
+            s20 += wu2 * v0;
+            s21 += wu2 * v1;
           }
         }
       }
