@@ -84,86 +84,6 @@ interface Refined extends Src {
 }
 
 
-/** rhs = Bᵀ W (data − model), in the pixel order and with the operations of normalEquations. */
-function backgroundRhs(bg: BackgroundBasis, w: Float64Array, data: Float64Array, model: Float64Array, rhs: Float64Array): void {
-  const { width: W, height: H, size: K, lx, ly } = bg;
-  rhs.fill(0);
-  if (K === 1) {
-    let r0 = 0;
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const p = y * W + x;
-        const wp = w[p];
-        if (wp === 0) continue;
-        r0 += lx[x] * ly[y] * (wp * (data[p] - model[p]));
-      }
-    }
-    rhs[0] = r0;
-    return;
-  }
-  if (K === 3) {
-    let r0 = 0, r1 = 0, r2 = 0;
-    for (let y = 0; y < H; y++) {
-      const oy = 3 * y;
-      const ly0 = ly[oy], ly1 = ly[oy + 1], ly2 = ly[oy + 2];
-      for (let x = 0; x < W; x++) {
-        const p = y * W + x;
-        const wp = w[p];
-        if (wp === 0) continue;
-        const ox = 3 * x;
-        const wf = wp * (data[p] - model[p]);
-        r0 += lx[ox] * ly0 * wf;
-        r1 += lx[ox + 1] * ly1 * wf;
-        r2 += lx[ox + 2] * ly2 * wf;
-      }
-    }
-    rhs[0] = r0;
-    rhs[1] = r1;
-    rhs[2] = r2;
-    return;
-  }
-  const basis = new Float64Array(K);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const p = y * W + x;
-      const wp = w[p];
-      if (wp === 0) continue;
-      bg.basisAt(x, y, basis);
-      const wf = wp * (data[p] - model[p]);
-      for (let i = 0; i < K; i++) rhs[i] += basis[i] * wf;
-    }
-  }
-}
-
-/** BᵀWB (K×K, row-major), in the pixel order and with the operations of normalEquations. */
-function backgroundGram(bg: BackgroundBasis, w: Float64Array): Float64Array {
-  const { width: W, height: H, size: K, lx, ly } = bg;
-  if (K !== 1 && K !== 3) return bg.normalEquations(w, w).gram;
-  let g00 = 0, g10 = 0, g11 = 0, g20 = 0, g21 = 0, g22 = 0;
-  for (let y = 0; y < H; y++) {
-    const oy = K * y;
-    for (let x = 0; x < W; x++) {
-      const wp = w[y * W + x];
-      if (wp === 0) continue;
-      const ox = K * x;
-      const b0 = lx[ox] * ly[oy];
-      g00 += wp * b0 * b0;
-      if (K === 3) {
-        const b1 = lx[ox + 1] * ly[oy + 1];
-        const b2 = lx[ox + 2] * ly[oy + 2];
-        const w1 = wp * b1;
-        const w2 = wp * b2;
-        g10 += w1 * b0;
-        g11 += w1 * b1;
-        g20 += w2 * b0;
-        g21 += w2 * b1;
-        g22 += w2 * b2;
-      }
-    }
-  }
-  return K === 1 ? Float64Array.of(g00) : Float64Array.of(g00, g10, g20, g10, g11, g21, g20, g21, g22);
-}
-
 /** data − B for B = Σ c_k b_k, each pixel of B summed as BackgroundBasis.valueAt sums it. */
 function renderLessB(bg: BackgroundBasis, c: Float64Array, data: Float64Array, dataLessB: Float64Array): void {
   const { width: W, height: H, size: K, lx, ly } = bg;
@@ -255,16 +175,17 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
   const clampX = (x: number) => Math.min(W - 0.5 + out, Math.max(-0.5 - out, x));
   const clampY = (y: number) => (psf.dims === 1 ? 0 : Math.min(H - 0.5 + out, Math.max(-0.5 - out, y)));
 
-  // The background's normal matrix BᵀWB depends on the weights only: it is accumulated (and
-  // factored) once instead of at every refit. The sums keep the pixel order and operations of
-  // BackgroundBasis.normalEquations and render, so c and B are the same to the bit; the constant
-  // and plane bases (K = 1, 3: every SMLM frame and star field by default) get unrolled loops.
+  // The background's normal matrix BᵀWB depends on the weights only: it is summed and factored
+  // once, and each refit needs only the projection Bᵀ W (data − model), which
+  // BackgroundBasis.projection sums as normalEquations does, so c and B are the same to the bit.
   let gramChol: Cholesky | null = null;
   const rhs = new Float64Array(K);
+  const resid = bg ? new Float64Array(N) : data;
   const refitBackground = () => {
     if (!bg) return;
-    if (!gramChol) gramChol = new Cholesky(backgroundGram(bg, w), K);
-    backgroundRhs(bg, w, data, model, rhs);
+    gramChol ??= new Cholesky(bg.normalEquations(w, data).gram, K);
+    for (let i = 0; i < N; i++) resid[i] = data[i] - model[i];
+    bg.projection(w, resid, rhs);
     gramChol.solve(rhs, c);
     renderLessB(bg, c, data, dataLessB);
   };
