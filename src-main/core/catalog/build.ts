@@ -84,6 +84,44 @@ interface Refined extends Src {
 }
 
 
+/**
+ * rhs = Bᵀ W (data − model) for the constant and plane bases, as BackgroundBasis.projection sums
+ * it but in one pass without a residual image: projection gathers each row's Σ_x w·r·P_a(u(x))
+ * per x degree a, and a term's column of lx holds that same P_a(u(x)), so one accumulator per
+ * term repeats those sums exactly (P_0 = 1 makes w·r·1 = w·r). Returns false for other bases.
+ */
+function projectResidual(bg: BackgroundBasis, w: Float64Array, data: Float64Array, model: Float64Array, rhs: Float64Array): boolean {
+  const { width: W, height: H, size: K, lx, ly } = bg;
+  if (K !== 1 && K !== 3) return false;
+  let o0 = 0, o1 = 0, o2 = 0;
+  for (let y = 0; y < H; y++) {
+    let r0 = 0, r1 = 0, r2 = 0;
+    const row = y * W;
+    for (let x = 0; x < W; x++) {
+      const wp = w[row + x];
+      if (wp === 0) continue;
+      const wf = wp * (data[row + x] - model[row + x]);
+      if (K === 1) r0 += wf * lx[x];
+      else {
+        r0 += wf * lx[3 * x];
+        r1 += wf * lx[3 * x + 1];
+        r2 += wf * lx[3 * x + 2];
+      }
+    }
+    o0 += ly[K * y] * r0;
+    if (K === 3) {
+      o1 += ly[3 * y + 1] * r1;
+      o2 += ly[3 * y + 2] * r2;
+    }
+  }
+  rhs[0] = o0;
+  if (K === 3) {
+    rhs[1] = o1;
+    rhs[2] = o2;
+  }
+  return true;
+}
+
 /** data − B for B = Σ c_k b_k, each pixel of B summed as BackgroundBasis.valueAt sums it. */
 function renderLessB(bg: BackgroundBasis, c: Float64Array, data: Float64Array, dataLessB: Float64Array): void {
   const { width: W, height: H, size: K, lx, ly } = bg;
@@ -180,12 +218,15 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
   // BackgroundBasis.projection sums as normalEquations does, so c and B are the same to the bit.
   let gramChol: Cholesky | null = null;
   const rhs = new Float64Array(K);
-  const resid = bg ? new Float64Array(N) : data;
+  let resid: Float64Array | null = null;
   const refitBackground = () => {
     if (!bg) return;
     gramChol ??= new Cholesky(bg.normalEquations(w, data).gram, K);
-    for (let i = 0; i < N; i++) resid[i] = data[i] - model[i];
-    bg.projection(w, resid, rhs);
+    if (!projectResidual(bg, w, data, model, rhs)) {
+      resid ??= new Float64Array(N);
+      for (let i = 0; i < N; i++) resid[i] = data[i] - model[i];
+      bg.projection(w, resid, rhs);
+    }
     gramChol.solve(rhs, c);
     renderLessB(bg, c, data, dataLessB);
   };
