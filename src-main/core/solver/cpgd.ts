@@ -1491,9 +1491,13 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
   // another one: a single particle between two close sources is a saddle that only a birth
   // escapes (merging them back is checked against F, so a useless birth does not survive).
   const birthExclusion = 0.05;
+  /** The particles (and their count) the last certificate was computed for. */
+  const certifiedState: { ps: Particles | null; n: number } = { ps: null, n: -1 };
   const checkCertificate = (): boolean => {
     ws.evaluate(ps);
     cert = certificate(ws, ps, F, signed);
+    certifiedState.ps = ps;
+    certifiedState.n = ps.n;
     certificates.push({ iteration: iter, gap: cert.gap, relativeGap: cert.relativeGap, minV: cert.minV });
     if (cert.relativeGap <= o.tolerance) return true;
     if (o.births && cert.violations.length > 0) {
@@ -1705,8 +1709,14 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
     o.onProgress?.({ iteration: iter, objective: F, particles: ps.n, step: t, certificate: certNow, snapshot: () => ps.list() });
   }
   if (iter > o.maxIter) iter = o.maxIter;
-  ws.evaluate(ps);
-  const finalCert = certificate(ws, ps, F, signed);
+  // A solve that converged stopped right after certifying these very particles (no births or
+  // moves since): that certificate is the final one. Otherwise certify the last state.
+  let finalCert: Certificate;
+  if (status === 'converged' && cert && certifiedState.ps === ps && certifiedState.n === ps.n) finalCert = cert;
+  else {
+    ws.evaluate(ps);
+    finalCert = certificate(ws, ps, F, signed);
+  }
   return {
     status,
     iterations: iter,
