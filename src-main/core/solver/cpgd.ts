@@ -1531,6 +1531,7 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
     return false;
   };
 
+  const settled = new SettledGroups();
   let active: number[] = [];
   let sinceFull = Infinity;
   let forceFull = true;
@@ -1675,7 +1676,7 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
       const mask = new Uint8Array(ps.n);
       if (sinceFull < FULL_EVERY && iter % (4 * o.slideEvery) !== 0) for (const i of active) mask[i] = 1;
       else mask.fill(1);
-      const r = slide(ws, ps, F, trial, clampX, clampY, mask, o);
+      const r = slide(ws, ps, F, trial, clampX, clampY, mask, o, settled, !(sinceFull < FULL_EVERY && iter % (4 * o.slideEvery) !== 0));
       F = r.F;
       if (r.changed) {
         forceFull = true;
@@ -1822,6 +1823,61 @@ function maintain(ws: Workspace, ps: Particles, F: number, o: ValidOptions, spar
 }
 
 /**
+ * Groups whose last sliding step gained nothing worth repeating (≤ the repeat threshold), with
+ * their members' state at that time, by particle index. Until a sweep over everything (every
+ * fourth), such a group is skipped while none of its members has moved by more than SETTLED_MOVE
+ * px or changed weight by more than SETTLED_WEIGHT of itself: stepping the settled groups again
+ * was most of a sweep's work (80 % of first steps on SMLM frames gained nothing). Indices that
+ * shift (pruning, merging) hold another particle's state and never match.
+ */
+class SettledGroups {
+  private x = new Float64Array(0);
+  private y = new Float64Array(0);
+  private a = new Float64Array(0);
+  private ok = new Uint8Array(0);
+  ensure(n: number): void {
+    if (this.ok.length >= n) return;
+    const c = Math.max(n, 2 * this.ok.length);
+    const grow = <T extends Float64Array | Uint8Array>(old: T, make: (c: number) => T): T => {
+      const t = make(c);
+      t.set(old);
+      return t;
+    };
+    this.x = grow(this.x, (c) => new Float64Array(c));
+    this.y = grow(this.y, (c) => new Float64Array(c));
+    this.a = grow(this.a, (c) => new Float64Array(c));
+    this.ok = grow(this.ok, (c) => new Uint8Array(c));
+  }
+  still(grp: number[], ps: Particles): boolean {
+    for (const i of grp) {
+      if (!this.ok[i]) return false;
+      if (Math.abs(ps.x[i] - this.x[i]) > SETTLED_MOVE || Math.abs(ps.y[i] - this.y[i]) > SETTLED_MOVE) return false;
+      if (Math.abs(ps.a[i] - this.a[i]) > SETTLED_WEIGHT * ps.a[i]) return false;
+    }
+    return true;
+  }
+  mark(grp: number[], ps: Particles, settled: boolean): void {
+    for (const i of grp) {
+      this.ok[i] = settled ? 1 : 0;
+      this.x[i] = ps.x[i];
+      this.y[i] = ps.y[i];
+      this.a[i] = ps.a[i];
+    }
+  }
+  move(from: number, to: number): void {
+    if (from === to || from >= this.ok.length) return;
+    this.ok[to] = this.ok[from];
+    this.x[to] = this.x[from];
+    this.y[to] = this.y[from];
+    this.a[to] = this.a[from];
+  }
+}
+
+/** See SettledGroups: how far (pixels) and by how much (fraction) a settled member may drift. */
+const SETTLED_MOVE = 1e-3;
+const SETTLED_WEIGHT = 1e-4;
+
+/**
  * Sliding step (as in sliding Frank–Wolfe): damped Gauss–Newton steps for F itself, λ included,
  * weights kept ≥ 0, taken jointly on groups of overlapping particles (within 3σ, at most 8 per
  * group) one group after the other. CPGD's first-order flow separates sources quickly but crawls
@@ -1829,7 +1885,18 @@ function maintain(ws: Workspace, ps: Particles, F: number, o: ValidOptions, spar
  * converges there in a few sweeps. A group's move is undone when it raises F (exact change), and
  * the whole sweep when F, recomputed, rose.
  */
-function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clampX: (x: number) => number, clampY: (y: number) => number, mask: Uint8Array, o: ValidOptions): { F: number; changed: boolean } {
+function slide(
+  ws: Workspace,
+  ps: Particles,
+  F: number,
+  backup: Particles,
+  clampX: (x: number) => number,
+  clampY: (y: number) => number,
+  mask: Uint8Array,
+  o: ValidOptions,
+  settled: SettledGroups | null = null,
+  everywhere = true,
+): { F: number; changed: boolean } {
   const tolerance = o.tolerance;
   const psf = ws.p.psf;
   const dims = psf.dims;
@@ -2101,10 +2168,13 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
     }
     return FAILED;
   };
+  if (settled) settled.ensure(ps.n);
   for (const grp of groups) {
+    if (settled && !everywhere && settled.still(grp, ps)) continue;
     // A coupled group whose joint step fails (nearly coincident members make it singular) still
     // gets each member's own step.
     let gain = step(grp);
+    if (settled) settled.mark(grp, ps, gain !== FAILED && gain <= minGain);
     if (gain === FAILED) {
       if (grp.length > 1) for (const i of grp) step([i]);
       continue;
@@ -2122,6 +2192,7 @@ function slide(ws: Workspace, ps: Particles, F: number, backup: Particles, clamp
       ps.y[k] = ps.y[i];
       ps.a[k] = ps.a[i];
       ps.s[k] = ps.s[i];
+      settled?.move(i, k);
       k++;
     }
   }
