@@ -248,6 +248,13 @@ export function validateCpgdOptions(o: CpgdOptions, psf: Psf): ValidOptions {
   };
 }
 
+/** A copy of `arr` at the start of a new array of `length` values from `make` (growing a buffer). */
+function grown<T extends Float64Array | Int8Array | Uint8Array>(arr: T, length: number, make: (n: number) => T): T {
+  const b = make(length);
+  b.set(arr);
+  return b;
+}
+
 /** Particles as a structure of arrays. */
 class Particles {
   n = 0;
@@ -265,15 +272,10 @@ class Particles {
   push(x: number, y: number, a: number, s: number): void {
     if (this.n === this.x.length) {
       const c = this.n * 2;
-      const grow = <T extends Float64Array | Int8Array>(arr: T, make: (n: number) => T): T => {
-        const b = make(c);
-        b.set(arr);
-        return b;
-      };
-      this.x = grow(this.x, (k) => new Float64Array(k));
-      this.y = grow(this.y, (k) => new Float64Array(k));
-      this.a = grow(this.a, (k) => new Float64Array(k));
-      this.s = grow(this.s, (k) => new Int8Array(k));
+      this.x = grown(this.x, c, (k) => new Float64Array(k));
+      this.y = grown(this.y, c, (k) => new Float64Array(k));
+      this.a = grown(this.a, c, (k) => new Float64Array(k));
+      this.s = grown(this.s, c, (k) => new Int8Array(k));
     }
     const i = this.n++;
     this.x[i] = x;
@@ -1838,15 +1840,10 @@ class SettledGroups {
   ensure(n: number): void {
     if (this.ok.length >= n) return;
     const c = Math.max(n, 2 * this.ok.length);
-    const grow = <T extends Float64Array | Uint8Array>(old: T, make: (c: number) => T): T => {
-      const t = make(c);
-      t.set(old);
-      return t;
-    };
-    this.x = grow(this.x, (c) => new Float64Array(c));
-    this.y = grow(this.y, (c) => new Float64Array(c));
-    this.a = grow(this.a, (c) => new Float64Array(c));
-    this.ok = grow(this.ok, (c) => new Uint8Array(c));
+    this.x = grown(this.x, c, (k) => new Float64Array(k));
+    this.y = grown(this.y, c, (k) => new Float64Array(k));
+    this.a = grown(this.a, c, (k) => new Float64Array(k));
+    this.ok = grown(this.ok, c, (k) => new Uint8Array(k));
   }
   still(grp: number[], ps: Particles): boolean {
     for (const i of grp) {
