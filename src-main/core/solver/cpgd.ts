@@ -255,8 +255,8 @@ function grown<T extends Float64Array | Int8Array | Uint8Array>(arr: T, length: 
   return b;
 }
 
-/** Particles as a structure of arrays. */
-class Particles {
+/** Particles as a structure of arrays (exported for the workspace's unit tests only). */
+export class Particles {
   n = 0;
   x: Float64Array;
   y: Float64Array;
@@ -306,8 +306,9 @@ class Particles {
 /**
  * The state shared by all passes: the model Φμ kept on the touched pixels, the background fit,
  * and q = w (model − f) on the touched pixels.
+ * Exported for its unit tests only (test/core/solver/workspace.test.ts); not part of the API.
  */
-class Workspace {
+export class Workspace {
   readonly p: CpgdProblem;
   readonly W: number;
   readonly H: number;
