@@ -8,7 +8,7 @@
 import { allocStamp, type Psf, type Stamp } from '../psf/types.js';
 import { Cholesky, type BackgroundBasis } from '../solver/background.js';
 import type { ParticleInit } from '../solver/cpgd.js';
-import { proximityGroups } from '../solver/groups.js';
+import { blockSums, jacobianColumns, proximityGroups } from '../solver/groups.js';
 
 export interface BuildInput {
   width: number;
@@ -339,67 +339,16 @@ function fisherErrors(srcs: Refined[], input: BuildInput, backgroundAt: (x: numb
   // Every source's Jacobian columns s·(φ, a∂xφ, a∂yφ) once (its stamp is current: refinement
   // re-evaluates it whenever the source moves), and every JᵀWJ block between two sources once
   // per order: a block recurs in the groups of both sources and of their common neighbours, and
-  // groupSystem rebuilt all of them per group. Each block is summed exactly as groupSystem sums it
-  // (same pixel order, same operations, same orientation), so the errors are the same to the bit.
-  const jacs = srcs.map((s) => {
-    const st = s.st;
-    const m = st.nx * st.ny;
-    const j0 = new Float64Array(m);
-    const j1 = new Float64Array(m);
-    const j2 = new Float64Array(m);
-    const sa = s.s * s.a;
-    for (let k = 0; k < m; k++) {
-      j0[k] = s.s * st.v[k];
-      j1[k] = sa * st.dx[k];
-      // The y column of a 1-D PSF stays zero and its sums are never read.
-      if (psf.dims === 2) j2[k] = sa * st.dy[k];
-    }
-    return [j0, j1, j2];
-  });
+  // groupSystem rebuilt all of them per group. Each block comes from blockSums, as groupSystem's
+  // do, so the errors are the same to the bit.
+  const jacs = srcs.map((s) => jacobianColumns({ a: s.a, s: s.s, stamp: s.st }, psf.dims === 2));
   const blocks = new Map<number, Float64Array | null>();
   const block = (p: number, q: number): Float64Array | null => {
     const key = p * n + q;
     let out = blocks.get(key);
     if (out !== undefined) return out;
-    const s1 = srcs[p].st;
-    const s2 = srcs[q].st;
-    const xa = Math.max(s1.x0, s2.x0, 0);
-    const xb = Math.min(s1.x0 + s1.nx, s2.x0 + s2.nx, W);
-    const ya = Math.max(s1.y0, s2.y0, 0);
-    const yb = Math.min(s1.y0 + s1.ny, s2.y0 + s2.ny, H);
-    out = null;
-    if (xa < xb && ya < yb) {
-      const [a0, a1, a2] = jacs[p];
-      const [b0, b1, b2] = jacs[q];
-      const cross = p !== q;
-      let s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, s20 = 0, s21 = 0, s22 = 0;
-      for (let py = ya; py < yb; py++) {
-        const row = py * W;
-        const k1 = (py - s1.y0) * s1.nx - s1.x0;
-        const k2 = (py - s2.y0) * s2.nx - s2.x0;
-        for (let px = xa; px < xb; px++) {
-          const wp = w[row + px];
-          const wu0 = wp * a0[k1 + px];
-          const wu1 = wp * a1[k1 + px];
-          const wu2 = wp * a2[k1 + px];
-          const v0 = b0[k2 + px];
-          const v1 = b1[k2 + px];
-          const v2 = b2[k2 + px];
-          s00 += wu0 * v0;
-          s01 += wu0 * v1;
-          s02 += wu0 * v2;
-          s11 += wu1 * v1;
-          s12 += wu1 * v2;
-          s22 += wu2 * v2;
-          if (cross) {
-            s10 += wu1 * v0;
-            s20 += wu2 * v0;
-            s21 += wu2 * v1;
-          }
-        }
-      }
-      out = Float64Array.of(s00, s01, s02, s10, s11, s12, s20, s21, s22);
-    }
+    const sums = new Float64Array(9);
+    out = blockSums(srcs[p].st, jacs[p], srcs[q].st, jacs[q], W, H, w, p !== q, sums) ? sums : null;
     blocks.set(key, out);
     return out;
   };

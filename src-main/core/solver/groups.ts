@@ -19,6 +19,78 @@ export function copyStamp(st: Stamp): Stamp {
 }
 
 /**
+ * A member's Jacobian columns over its stamp, J[d][k] = s·(φ, a ∂xφ, a ∂yφ)[k]; the y column is
+ * left zero when `withY` is false (1-D PSFs, whose y sums are never read).
+ */
+export function jacobianColumns(m: Member, withY: boolean): Float64Array[] {
+  const n = m.stamp.nx * m.stamp.ny;
+  const c0 = new Float64Array(n);
+  const c1 = new Float64Array(n);
+  const c2 = new Float64Array(n);
+  const sa = m.s * m.a;
+  const { v, dx, dy } = m.stamp;
+  for (let k = 0; k < n; k++) {
+    c0[k] = m.s * v[k];
+    c1[k] = sa * dx[k];
+    if (withY) c2[k] = sa * dy[k];
+  }
+  return [c0, c1, c2];
+}
+
+/**
+ * The nine sums Σ w J1[d1] J2[d2] (row-major in d1, d2) over the overlap of two members' stamps,
+ * inside the image, in one pass: each is accumulated in the same pixel order with the same
+ * operations as one sum at a time, but the weights and columns are read once instead of up to
+ * nine times. With `cross` false (a member with itself) the three below the diagonal are left 0.
+ * Returns false, out untouched, when the stamps do not overlap inside the image.
+ */
+export function blockSums(s1: Stamp, J1: Float64Array[], s2: Stamp, J2: Float64Array[], width: number, height: number, weights: Float64Array, cross: boolean, out: Float64Array): boolean {
+  const xa = Math.max(s1.x0, s2.x0, 0);
+  const xb = Math.min(s1.x0 + s1.nx, s2.x0 + s2.nx, width);
+  const ya = Math.max(s1.y0, s2.y0, 0);
+  const yb = Math.min(s1.y0 + s1.ny, s2.y0 + s2.ny, height);
+  if (xa >= xb || ya >= yb) return false;
+  const [a0, a1, a2] = J1;
+  const [b0, b1, b2] = J2;
+  let s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, s20 = 0, s21 = 0, s22 = 0;
+  for (let py = ya; py < yb; py++) {
+    const row = py * width;
+    const k1 = (py - s1.y0) * s1.nx - s1.x0;
+    const k2 = (py - s2.y0) * s2.nx - s2.x0;
+    for (let px = xa; px < xb; px++) {
+      const w = weights[row + px];
+      const wu0 = w * a0[k1 + px];
+      const wu1 = w * a1[k1 + px];
+      const wu2 = w * a2[k1 + px];
+      const v0 = b0[k2 + px];
+      const v1 = b1[k2 + px];
+      const v2 = b2[k2 + px];
+      s00 += wu0 * v0;
+      s01 += wu0 * v1;
+      s02 += wu0 * v2;
+      s11 += wu1 * v1;
+      s12 += wu1 * v2;
+      s22 += wu2 * v2;
+      if (cross) {
+        s10 += wu1 * v0;
+        s20 += wu2 * v0;
+        s21 += wu2 * v1;
+      }
+    }
+  }
+  out[0] = s00;
+  out[1] = s01;
+  out[2] = s02;
+  out[3] = s10;
+  out[4] = s11;
+  out[5] = s12;
+  out[6] = s20;
+  out[7] = s21;
+  out[8] = s22;
+  return true;
+}
+
+/**
  * A = JᵀWJ (P×P, row-major, P = members × dims) and, when q (= w·(model − f), dense) is given,
  * g = Jᵀ q, the gradient of the data term ½ Σ w (model − f)².
  */
@@ -26,19 +98,8 @@ export function groupSystem(members: Member[], width: number, height: number, we
   const P = members.length * dims;
   const A = new Float64Array(P * P);
   const g = new Float64Array(P);
-  // Jacobian columns of each member over its stamp: J[d][k].
-  const jacs = members.map((m) => {
-    const n = m.stamp.nx * m.stamp.ny;
-    const cols: Float64Array[] = [new Float64Array(n), new Float64Array(n)];
-    if (dims === 3) cols.push(new Float64Array(n));
-    const sa = m.s * m.a;
-    for (let k = 0; k < n; k++) {
-      cols[0][k] = m.s * m.stamp.v[k];
-      cols[1][k] = sa * m.stamp.dx[k];
-      if (dims === 3) cols[2][k] = sa * m.stamp.dy[k];
-    }
-    return cols;
-  });
+  const jacs = members.map((m) => jacobianColumns(m, dims === 3));
+  const sums = new Float64Array(9);
   for (let m1 = 0; m1 < members.length; m1++) {
     const s1 = members[m1].stamp;
     const J1 = jacs[m1];
@@ -61,57 +122,27 @@ export function groupSystem(members: Member[], width: number, height: number, we
     for (let m2 = m1; m2 < members.length; m2++) {
       const s2 = members[m2].stamp;
       const J2 = jacs[m2];
+      if (dims === 3) {
+        if (!blockSums(s1, J1, s2, J2, width, height, weights, m1 !== m2, sums)) continue;
+        const r0 = m1 * 3 * P + m2 * 3;
+        A[r0] = sums[0];
+        A[r0 + 1] = sums[1];
+        A[r0 + 2] = sums[2];
+        A[r0 + P + 1] = sums[4];
+        A[r0 + P + 2] = sums[5];
+        A[r0 + 2 * P + 2] = sums[8];
+        if (m1 !== m2) {
+          A[r0 + P] = sums[3];
+          A[r0 + 2 * P] = sums[6];
+          A[r0 + 2 * P + 1] = sums[7];
+        }
+        continue;
+      }
       const xa = Math.max(s1.x0, s2.x0, 0);
       const xb = Math.min(s1.x0 + s1.nx, s2.x0 + s2.nx, width);
       const ya = Math.max(s1.y0, s2.y0, 0);
       const yb = Math.min(s1.y0 + s1.ny, s2.y0 + s2.ny, height);
       if (xa >= xb || ya >= yb) continue;
-      if (dims === 3) {
-        // The nine (six on the diagonal) sums in one pass over the overlap: each is accumulated in
-        // the same pixel order with the same operations as one sum at a time, so A is unchanged,
-        // but the weights and columns are read once instead of up to nine times.
-        const [a0, a1, a2] = J1;
-        const [b0, b1, b2] = J2;
-        let s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, s20 = 0, s21 = 0, s22 = 0;
-        for (let py = ya; py < yb; py++) {
-          const row = py * width;
-          const k1 = (py - s1.y0) * s1.nx - s1.x0;
-          const k2 = (py - s2.y0) * s2.nx - s2.x0;
-          for (let px = xa; px < xb; px++) {
-            const w = weights[row + px];
-            const u0 = a0[k1 + px];
-            const u1 = a1[k1 + px];
-            const u2 = a2[k1 + px];
-            const v0 = b0[k2 + px];
-            const v1 = b1[k2 + px];
-            const v2 = b2[k2 + px];
-            s00 += w * u0 * v0;
-            s01 += w * u0 * v1;
-            s02 += w * u0 * v2;
-            s11 += w * u1 * v1;
-            s12 += w * u1 * v2;
-            s22 += w * u2 * v2;
-            if (m1 !== m2) {
-              s10 += w * u1 * v0;
-              s20 += w * u2 * v0;
-              s21 += w * u2 * v1;
-            }
-          }
-        }
-        const r0 = m1 * 3 * P + m2 * 3;
-        A[r0] = s00;
-        A[r0 + 1] = s01;
-        A[r0 + 2] = s02;
-        A[r0 + P + 1] = s11;
-        A[r0 + P + 2] = s12;
-        A[r0 + 2 * P + 2] = s22;
-        if (m1 !== m2) {
-          A[r0 + P] = s10;
-          A[r0 + 2 * P] = s20;
-          A[r0 + 2 * P + 1] = s21;
-        }
-        continue;
-      }
       for (let d1 = 0; d1 < dims; d1++) {
         const c1 = J1[d1];
         for (let d2 = m1 === m2 ? d1 : 0; d2 < dims; d2++) {
