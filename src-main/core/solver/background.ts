@@ -131,7 +131,7 @@ export class BackgroundBasis {
     const R = new Float64Array(D1 * D1);
     const r = new Float64Array(D1);
     for (let y = 0; y < height; y++) {
-      rowSums(weights, data, y * width, width, P, D1, R, r);
+      rowSums(weights, data, y * width, null, 0, width, P, D1, R, r);
       this.addRow(y, R, r, gram, rhs);
     }
     for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) gram[j * K + i] = gram[i * K + j];
@@ -199,7 +199,7 @@ export class BackgroundBasis {
       const end = (y + 1) * W;
       let t1 = t + 1;
       while (t1 < n && idx[t1] < end) t1++;
-      rowSumsAt(weights, data, idx, t, t1, y * W, this.px, D1, R, r);
+      rowSums(weights, data, y * W, idx, t, t1, this.px, D1, R, r);
       this.addRow(y, R, r, gram, rhs);
       t = t1;
     }
@@ -209,10 +209,52 @@ export class BackgroundBasis {
 }
 
 /**
- * rowSums over the pixels idx[t0..t1) of the row starting at `row`; the cubic (D1 = 4) case is
- * unrolled (the background choice's surface fit), the others loop.
+ * One row's Σ_x w P_a P_b (into R[a·D1 + b], b ≤ a) and Σ_x w f P_a (into r[a]), P[x·D1 + a] =
+ * P_a(u(x)), over pixels of nonzero weight of the row that starts at index `row`: the pixels
+ * row + t for t in [t0, t1) when idx is null (a whole row), else the listed ones idx[t0..t1)
+ * (raster order, within that row). Unrolled for the degrees the models use.
  */
-function rowSumsAt(weights: Float64Array, data: Float64Array, idx: Int32Array, t0: number, t1: number, row: number, P: Float64Array, D1: number, R: Float64Array, r: Float64Array): void {
+function rowSums(weights: Float64Array, data: Float64Array, row: number, idx: Int32Array | null, t0: number, t1: number, P: Float64Array, D1: number, R: Float64Array, r: Float64Array): void {
+  if (D1 === 1) {
+    let s0 = 0;
+    let f0 = 0;
+    for (let t = t0; t < t1; t++) {
+      const i = idx ? idx[t] : row + t;
+      const w = weights[i];
+      if (w === 0) continue;
+      s0 += w;
+      f0 += w * data[i];
+    }
+    R[0] = s0;
+    r[0] = f0;
+    return;
+  }
+  if (D1 === 2) {
+    let s00 = 0;
+    let s10 = 0;
+    let s11 = 0;
+    let f0 = 0;
+    let f1 = 0;
+    for (let t = t0; t < t1; t++) {
+      const i = idx ? idx[t] : row + t;
+      const w = weights[i];
+      if (w === 0) continue;
+      const p1 = P[2 * (i - row) + 1];
+      const wf = w * data[i];
+      const w1 = w * p1;
+      s00 += w;
+      s10 += w1;
+      s11 += w1 * p1;
+      f0 += wf;
+      f1 += wf * p1;
+    }
+    R[0] = s00;
+    R[2] = s10;
+    R[3] = s11;
+    r[0] = f0;
+    r[1] = f1;
+    return;
+  }
   if (D1 === 4) {
     let s00 = 0;
     let s10 = 0;
@@ -229,7 +271,7 @@ function rowSumsAt(weights: Float64Array, data: Float64Array, idx: Int32Array, t
     let f2 = 0;
     let f3 = 0;
     for (let t = t0; t < t1; t++) {
-      const i = idx[t];
+      const i = idx ? idx[t] : row + t;
       const w = weights[i];
       if (w === 0) continue;
       const o = 4 * (i - row);
@@ -274,126 +316,11 @@ function rowSumsAt(weights: Float64Array, data: Float64Array, idx: Int32Array, t
   R.fill(0);
   r.fill(0);
   for (let t = t0; t < t1; t++) {
-    const i = idx[t];
+    const i = idx ? idx[t] : row + t;
     const w = weights[i];
     if (w === 0) continue;
     const wf = w * data[i];
     const o = (i - row) * D1;
-    for (let a = 0; a < D1; a++) {
-      const wa = w * P[o + a];
-      r[a] += wf * P[o + a];
-      for (let b = 0; b <= a; b++) R[a * D1 + b] += wa * P[o + b];
-    }
-  }
-}
-
-/**
- * One row's Σ_x w P_a P_b (into R[a·D1 + b], b ≤ a) and Σ_x w f P_a (into r[a]), P[x·D1 + a] =
- * P_a(u(x)), over the pixels of nonzero weight. Unrolled for the degrees the models use.
- */
-function rowSums(weights: Float64Array, data: Float64Array, row: number, width: number, P: Float64Array, D1: number, R: Float64Array, r: Float64Array): void {
-  if (D1 === 1) {
-    let s0 = 0;
-    let t0 = 0;
-    for (let x = 0; x < width; x++) {
-      const w = weights[row + x];
-      if (w === 0) continue;
-      s0 += w;
-      t0 += w * data[row + x];
-    }
-    R[0] = s0;
-    r[0] = t0;
-    return;
-  }
-  if (D1 === 2) {
-    let s00 = 0;
-    let s10 = 0;
-    let s11 = 0;
-    let t0 = 0;
-    let t1 = 0;
-    for (let x = 0; x < width; x++) {
-      const w = weights[row + x];
-      if (w === 0) continue;
-      const p1 = P[2 * x + 1];
-      const wf = w * data[row + x];
-      const w1 = w * p1;
-      s00 += w;
-      s10 += w1;
-      s11 += w1 * p1;
-      t0 += wf;
-      t1 += wf * p1;
-    }
-    R[0] = s00;
-    R[2] = s10;
-    R[3] = s11;
-    r[0] = t0;
-    r[1] = t1;
-    return;
-  }
-  if (D1 === 4) {
-    let s00 = 0;
-    let s10 = 0;
-    let s11 = 0;
-    let s20 = 0;
-    let s21 = 0;
-    let s22 = 0;
-    let s30 = 0;
-    let s31 = 0;
-    let s32 = 0;
-    let s33 = 0;
-    let t0 = 0;
-    let t1 = 0;
-    let t2 = 0;
-    let t3 = 0;
-    for (let x = 0; x < width; x++) {
-      const w = weights[row + x];
-      if (w === 0) continue;
-      const o = 4 * x;
-      const p1 = P[o + 1];
-      const p2 = P[o + 2];
-      const p3 = P[o + 3];
-      const wf = w * data[row + x];
-      const w1 = w * p1;
-      const w2 = w * p2;
-      const w3 = w * p3;
-      s00 += w;
-      s10 += w1;
-      s11 += w1 * p1;
-      s20 += w2;
-      s21 += w2 * p1;
-      s22 += w2 * p2;
-      s30 += w3;
-      s31 += w3 * p1;
-      s32 += w3 * p2;
-      s33 += w3 * p3;
-      t0 += wf;
-      t1 += wf * p1;
-      t2 += wf * p2;
-      t3 += wf * p3;
-    }
-    R[0] = s00;
-    R[4] = s10;
-    R[5] = s11;
-    R[8] = s20;
-    R[9] = s21;
-    R[10] = s22;
-    R[12] = s30;
-    R[13] = s31;
-    R[14] = s32;
-    R[15] = s33;
-    r[0] = t0;
-    r[1] = t1;
-    r[2] = t2;
-    r[3] = t3;
-    return;
-  }
-  R.fill(0);
-  r.fill(0);
-  for (let x = 0; x < width; x++) {
-    const w = weights[row + x];
-    if (w === 0) continue;
-    const wf = w * data[row + x];
-    const o = x * D1;
     for (let a = 0; a < D1; a++) {
       const wa = w * P[o + a];
       r[a] += wf * P[o + a];
