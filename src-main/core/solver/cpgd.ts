@@ -420,12 +420,20 @@ export class Workspace {
     }
   }
 
-  /** The part of a stamp box inside the image, in stamp coordinates: [ci0, ci1) × [cj0, cj1). */
+  /**
+   * The part inside the image of an nx × ny box whose first pixel is (x0, y0), in box
+   * coordinates: [ci0, ci1) × [cj0, cj1).
+   */
+  private clip(x0: number, y0: number, nx: number, ny: number): void {
+    this.ci0 = Math.max(0, -x0);
+    this.ci1 = Math.min(nx, this.W - x0);
+    this.cj0 = Math.max(0, -y0);
+    this.cj1 = Math.min(ny, this.H - y0);
+  }
+
+  /** clip() for a stamp. */
   private clipBox(st: Stamp): void {
-    this.ci0 = Math.max(0, -st.x0);
-    this.ci1 = Math.min(st.nx, this.W - st.x0);
-    this.cj0 = Math.max(0, -st.y0);
-    this.cj1 = Math.min(st.ny, this.H - st.y0);
+    this.clip(st.x0, st.y0, st.nx, st.ny);
   }
 
   private touch(idx: number): void {
@@ -518,10 +526,8 @@ export class Workspace {
       }
       const x0 = box[b];
       const y0 = box[b + 1];
-      const i0 = Math.max(0, -x0);
-      const i1 = Math.min(box[b + 2], W - x0);
-      const j0 = Math.max(0, -y0);
-      const j1 = Math.min(box[b + 3], this.H - y0);
+      this.clip(x0, y0, box[b + 2], box[b + 3]);
+      const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
       for (let j = j0; j < j1; j++) {
         const row = (y0 + j) * W + x0;
         const ay = amp * gy[off + j];
@@ -624,10 +630,8 @@ export class Workspace {
     const bg = p.background;
     const x0 = box[b];
     const y0 = box[b + 1];
-    const i0 = Math.max(0, -x0);
-    const i1 = Math.min(box[b + 2], W - x0);
-    const j0 = Math.max(0, -y0);
-    const j1 = Math.min(box[b + 3], this.H - y0);
+    this.clip(x0, y0, box[b + 2], box[b + 3]);
+    const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
     const w = p.weights;
     let dF = 0;
     for (let j = j0; j < j1; j++) {
@@ -703,10 +707,8 @@ export class Workspace {
     const w = this.p.weights;
     const x0 = box[b];
     const y0 = box[b + 1];
-    const i0 = Math.max(0, -x0);
-    const i1 = Math.min(box[b + 2], W - x0);
-    const j0 = Math.max(0, -y0);
-    const j1 = Math.min(box[b + 3], this.H - y0);
+    this.clip(x0, y0, box[b + 2], box[b + 3]);
+    const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
     let sv = 0, sx = 0, sy = 0, G = 0, Hx = 0, Hy = 0;
     for (let j = j0; j < j1; j++) {
       const row = (y0 + j) * W + x0;
@@ -784,10 +786,8 @@ export class Workspace {
     for (let k = 0; k < ny; k++) hyP[k] = (hyP[k] - hyM[k]) * inv2h;
     const q = this.q;
     const w = this.p.weights;
-    const i0 = Math.max(0, -x0);
-    const i1 = Math.min(nx, W - x0);
-    const j0 = Math.max(0, -y0);
-    const j1 = Math.min(ny, this.H - y0);
+    this.clip(x0, y0, nx, ny);
+    const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
     let sv = 0, G = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
     for (let j = j0; j < j1; j++) {
       const row = (y0 + j) * W + x0;
@@ -1039,10 +1039,8 @@ export class Workspace {
       const { tbox, tgx, tgy, W } = this;
       const x0 = tbox[0];
       const y0 = tbox[1];
-      const i0 = Math.max(0, -x0);
-      const i1 = Math.min(tbox[2], W - x0);
-      const j0 = Math.max(0, -y0);
-      const j1 = Math.min(tbox[3], this.H - y0);
+      this.clip(x0, y0, tbox[2], tbox[3]);
+      const { ci0: i0, ci1: i1, cj0: j0, cj1: j1 } = this;
       let s = 0;
       for (let j = j0; j < j1; j++) {
         const row = (y0 + j) * W + x0;
