@@ -409,7 +409,13 @@ export function prepareFrame(image: Image, o: ValidDetectOptions): PreparedFrame
   if (valid === 0) throw new InvalidImageError('the image has no finite pixel');
   const lambda = typeof o.lambda === 'number' ? o.lambda : autoLambda(o.psf, estimate.medianWeight, valid, o.lambda === 'auto' ? 1 : o.lambda.auto);
   const background = o.background === 'auto' ? chooseBackground(data, weights, width, height, o.psf, lambda) : o.background;
-  const margin = Math.ceil(2 * o.psf.radius) + 2;
+  // The margin holds every pixel an owned source lights (within the PSF radius r) with 2 px to
+  // spare, and the solver may place sources up to 2σ past the tile's edge (Workspace.outside).
+  // Only sources more than r + 2 + 2σ outside the core go unmodelled; their light reaches no
+  // nearer than 2 + 2σ px to the core, where an owned source's profile is below e⁻² of its peak
+  // (0.4 % at σ 1.5 px). A margin of 2r + 2 gave the same recall, precision and RMSE on the
+  // scale benchmark (1024², 2048²) for 9 % more pixels per tile.
+  const margin = Math.ceil(o.psf.radius) + 2;
   const tiles = o.psf.periodic ? planTiles(width, height, Infinity, 0) : planTiles(width, height, o.tileSize, margin);
   return { width, height, data, weights, lambda, background, noise: estimate, tiles };
 }
