@@ -844,17 +844,42 @@ export class Workspace {
     if (bg && K > 0) {
       h.fill(0);
       const { lx, ly } = bg;
-      for (let k = 0; k < nTouched; k++) {
-        const idx = touched[k];
-        const m = phiMu[idx];
-        if (m === 0) continue;
-        const wm = w[idx] * m;
-        wfm += wm * f[idx];
-        quad += wm * m;
-        const y = (idx / W) | 0;
-        const ox = (idx - y * W) * K;
-        const oy = y * K;
-        for (let kk = 0; kk < K; kk++) h[kk] += wm * lx[ox + kk] * ly[oy + kk];
+      if (K === 3) {
+        // The plane (and any 3-term basis) unrolled: the same products and sums, in the same
+        // order, without the inner loop, which cost as much as the arithmetic in this hot loop.
+        let h0 = 0;
+        let h1 = 0;
+        let h2 = 0;
+        for (let k = 0; k < nTouched; k++) {
+          const idx = touched[k];
+          const m = phiMu[idx];
+          if (m === 0) continue;
+          const wm = w[idx] * m;
+          wfm += wm * f[idx];
+          quad += wm * m;
+          const y = (idx / W) | 0;
+          const ox = (idx - y * W) * 3;
+          const oy = y * 3;
+          h0 += wm * lx[ox] * ly[oy];
+          h1 += wm * lx[ox + 1] * ly[oy + 1];
+          h2 += wm * lx[ox + 2] * ly[oy + 2];
+        }
+        h[0] = h0;
+        h[1] = h1;
+        h[2] = h2;
+      } else {
+        for (let k = 0; k < nTouched; k++) {
+          const idx = touched[k];
+          const m = phiMu[idx];
+          if (m === 0) continue;
+          const wm = w[idx] * m;
+          wfm += wm * f[idx];
+          quad += wm * m;
+          const y = (idx / W) | 0;
+          const ox = (idx - y * W) * K;
+          const oy = y * K;
+          for (let kk = 0; kk < K; kk++) h[kk] += wm * lx[ox + kk] * ly[oy + kk];
+        }
       }
       for (let kk = 0; kk < K; kk++) this.rhs[kk] = this.g[kk] - h[kk];
       this.chol!.solve(this.rhs, c);
@@ -883,7 +908,24 @@ export class Workspace {
     const w = p.weights;
     const f = p.data;
     const bg = p.background;
-    if (bg && K > 0) {
+    if (bg && K === 3) {
+      // Unrolled as in fitBackgroundAndObjective: B summed term by term as valueAt sums it.
+      const { lx, ly } = bg;
+      const c0 = c[0];
+      const c1 = c[1];
+      const c2 = c[2];
+      for (let k = 0; k < nTouched; k++) {
+        const idx = touched[k];
+        const y = (idx / W) | 0;
+        const ox = (idx - y * W) * 3;
+        const oy = y * 3;
+        let B = 0;
+        B += c0 * lx[ox] * ly[oy];
+        B += c1 * lx[ox + 1] * ly[oy + 1];
+        B += c2 * lx[ox + 2] * ly[oy + 2];
+        q[idx] = w[idx] * (B + phiMu[idx] - f[idx]);
+      }
+    } else if (bg && K > 0) {
       const { lx, ly } = bg;
       for (let k = 0; k < nTouched; k++) {
         const idx = touched[k];
@@ -1416,8 +1458,14 @@ function initialParticles(ws: Workspace, o: ValidOptions, signed: boolean): { ps
     g2 += st.v[k] * st.v[k];
     h2 += st.dx[k] * st.dx[k];
   }
-  const wpos = Float64Array.from(p.weights).filter((w) => w > 0);
-  const wMed = wpos.length ? select(wpos, wpos.length >> 1) : 1;
+  // The positive weights copied by a plain loop (a filter callback per pixel cost ~1 ms a tile).
+  const wpos = new Float64Array(ws.N);
+  let nPos = 0;
+  for (let i = 0; i < ws.N; i++) {
+    const wi = p.weights[i];
+    if (wi > 0) wpos[nPos++] = wi;
+  }
+  const wMed = nPos ? select(wpos.subarray(0, nPos), nPos >> 1) : 1;
   const scaleG = g2 * wMed;
   const scaleH = h2 * wMed;
   let maxEta = 0;
@@ -1448,8 +1496,10 @@ function initialParticles(ws: Workspace, o: ValidOptions, signed: boolean): { ps
         const y = p.psf.dims === 1 ? 0 : p.psf.periodic ? j * hy : (j + 0.5) * hy - 0.5;
         const px = Math.min(W - 1, Math.max(0, Math.round(x)));
         const py = Math.min(H - 1, Math.max(0, Math.round(y)));
+        // Most nodes are far from every peak: rejected before anything else.
+        if (near && near[py * W + px] === 0) continue;
         const eta = -corr[py * W + px];
-        for (const sg of signed ? [1, -1] : [1]) {
+        for (let sg = 1; sg >= (signed ? -1 : 1); sg -= 2) {
           const e = sg * eta;
           if (grid) ps.push(x, y, a0, sg);
           else if (e > p.lambda && (!near || (near[py * W + px] & (sg > 0 ? 1 : 2)) !== 0)) {
