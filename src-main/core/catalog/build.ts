@@ -162,9 +162,8 @@ function renderLessB(bg: BackgroundBasis, c: Float64Array, data: Float64Array, d
 /** For each source, the others within `reach` px in x and y (whose stamps may overlap its own). */
 function overlapping(srcs: readonly Src[], reach: number): number[][] {
   const grid = new Map<string, number[]>();
-  const key = (x: number, y: number) => `${Math.floor(x / reach)},${Math.floor(y / reach)}`;
   srcs.forEach((s, i) => {
-    const k = key(s.x, s.y);
+    const k = `${Math.floor(s.x / reach)},${Math.floor(s.y / reach)}`;
     const l = grid.get(k);
     if (l) l.push(i);
     else grid.set(k, [i]);
@@ -184,46 +183,91 @@ function overlapping(srcs: readonly Src[], reach: number): number[][] {
   });
 }
 
-export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): RawSource[] {
-  const { width: W, height: H, data, weights: w, psf } = input;
-  const mergeRadius = options.mergeRadius ?? 0.5 * psf.sigma;
-  const sweeps = options.refineSweeps ?? 8;
-  const settle = options.settleTolerance ?? 1e-2;
-  const settle2 = settle * settle;
-  const N = W * H;
-  const bg = input.background && input.background.size > 0 ? input.background : null;
-  const K = bg ? bg.size : 0;
-  const c = Float64Array.from(input.backgroundCoefficients);
-  // data − B, refreshed with B: the residual data − B − model is then read as one subtraction
-  // (the same value, since the old expression evaluated (data − B) first); B itself is only
-  // needed under each source at the end.
-  const dataLessB = bg ? new Float64Array(N) : data;
-  if (bg) renderLessB(bg, c, data, dataLessB);
-  const model = new Float64Array(N); // Σ s a φ
-  // Stamps are clipped to the image: rows j0..j1 and columns i0..i1 (exclusive) of the stamp.
-  const addStamp = (st: Stamp, amp: number) => {
+/**
+ * The refinement's state and steps. A class rather than closures in buildCatalogue: every call
+ * made fresh closures, which V8 optimised again and again (the sweep loop alone was recompiled
+ * about once per tile, ~75 ms of compiler time each), while a class's methods are compiled once.
+ */
+class Refiner {
+  readonly W: number;
+  readonly H: number;
+  readonly N: number;
+  readonly w: Float64Array;
+  readonly data: Float64Array;
+  readonly psf: Psf;
+  readonly bg: BackgroundBasis | null;
+  readonly c: Float64Array;
+  /** data − B, refreshed with B: the residual data − B − model is then read as one subtraction
+   * (the same value, since the old expression evaluated (data − B) first); B itself is only
+   * needed under each source at the end. */
+  readonly dataLessB: Float64Array;
+  /** Σ s a φ. */
+  readonly model: Float64Array;
+  readonly settle2: number;
+  /** As in the solver, sources may sit up to 2σ beyond the edges; the caller decides what to keep. */
+  private readonly out: number;
+  /** The background's normal matrix BᵀWB depends on the weights only: it is summed and factored
+   * once, and each refit needs only the projection Bᵀ W (data − model), which
+   * BackgroundBasis.projection sums as normalEquations does, so c and B are the same to the bit. */
+  private gramChol: Cholesky | null = null;
+  private readonly rhs: Float64Array;
+  private resid: Float64Array | null = null;
+  srcs: Refined[] = [];
+
+  constructor(input: BuildInput, settle: number) {
+    this.W = input.width;
+    this.H = input.height;
+    this.N = this.W * this.H;
+    this.w = input.weights;
+    this.data = input.data;
+    this.psf = input.psf;
+    this.bg = input.background && input.background.size > 0 ? input.background : null;
+    this.c = Float64Array.from(input.backgroundCoefficients);
+    this.dataLessB = this.bg ? new Float64Array(this.N) : this.data;
+    if (this.bg) renderLessB(this.bg, this.c, this.data, this.dataLessB);
+    this.model = new Float64Array(this.N);
+    this.settle2 = settle * settle;
+    this.out = 2 * this.psf.sigma;
+    this.rhs = new Float64Array(this.bg ? this.bg.size : 0);
+  }
+
+  clampX(x: number): number {
+    return Math.min(this.W - 0.5 + this.out, Math.max(-0.5 - this.out, x));
+  }
+
+  clampY(y: number): number {
+    return this.psf.dims === 1 ? 0 : Math.min(this.H - 0.5 + this.out, Math.max(-0.5 - this.out, y));
+  }
+
+  /** Stamps are clipped to the image: rows j0..j1 and columns i0..i1 (exclusive) of the stamp. */
+  addStamp(st: Stamp, amp: number): void {
+    const { W, model } = this;
     const i0 = Math.max(0, -st.x0);
     const i1 = Math.min(st.nx, W - st.x0);
-    const j1 = Math.min(st.ny, H - st.y0);
+    const j1 = Math.min(st.ny, this.H - st.y0);
     const v = st.v;
     for (let j = Math.max(0, -st.y0); j < j1; j++) {
       const row = (st.y0 + j) * W + st.x0;
       const krow = j * st.nx;
       for (let i = i0; i < i1; i++) model[row + i] += amp * v[krow + i];
     }
-  };
-  // A moved source leaves the model and re-enters it in one pass when its box did not change
-  // (the usual case): each pixel still gets the removal, then the addition, so the sums are
-  // those of two passes, to the bit.
-  const moveStamp = (from: Stamp, ampFrom: number, to: Stamp, ampTo: number) => {
+  }
+
+  /**
+   * A moved source leaves the model and re-enters it in one pass when its box did not change
+   * (the usual case): each pixel still gets the removal, then the addition, so the sums are
+   * those of two passes, to the bit.
+   */
+  moveStamp(from: Stamp, ampFrom: number, to: Stamp, ampTo: number): void {
     if (from.x0 !== to.x0 || from.y0 !== to.y0 || from.nx !== to.nx || from.ny !== to.ny) {
-      addStamp(from, ampFrom);
-      addStamp(to, ampTo);
+      this.addStamp(from, ampFrom);
+      this.addStamp(to, ampTo);
       return;
     }
+    const { W, model } = this;
     const i0 = Math.max(0, -to.x0);
     const i1 = Math.min(to.nx, W - to.x0);
-    const j1 = Math.min(to.ny, H - to.y0);
+    const j1 = Math.min(to.ny, this.H - to.y0);
     const u = from.v;
     const v = to.v;
     for (let j = Math.max(0, -to.y0); j < j1; j++) {
@@ -236,45 +280,41 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
         model[row + i] = m;
       }
     }
-  };
-  const start = (list: Src[]): Refined[] =>
-    list.map((s) => {
-      const st = allocStamp(psf);
-      psf.stamp(s.x, s.y, st);
-      addStamp(st, s.s * s.a);
-      return { ...s, st, next: allocStamp(psf) };
-    });
-  let srcs = start(clusterParticles(input.particles, mergeRadius));
-  // As in the solver, sources may sit up to 2σ beyond the edges; the caller decides what to keep.
-  const out = 2 * psf.sigma;
-  const clampX = (x: number) => Math.min(W - 0.5 + out, Math.max(-0.5 - out, x));
-  const clampY = (y: number) => (psf.dims === 1 ? 0 : Math.min(H - 0.5 + out, Math.max(-0.5 - out, y)));
+  }
 
-  // The background's normal matrix BᵀWB depends on the weights only: it is summed and factored
-  // once, and each refit needs only the projection Bᵀ W (data − model), which
-  // BackgroundBasis.projection sums as normalEquations does, so c and B are the same to the bit.
-  let gramChol: Cholesky | null = null;
-  const rhs = new Float64Array(K);
-  let resid: Float64Array | null = null;
-  const refitBackground = () => {
+  /** Sources from a list, each with its stamp added to the model. */
+  start(list: Src[]): void {
+    this.srcs = list.map((s) => {
+      const st = allocStamp(this.psf);
+      this.psf.stamp(s.x, s.y, st);
+      this.addStamp(st, s.s * s.a);
+      return { ...s, st, next: allocStamp(this.psf) };
+    });
+  }
+
+  refitBackground(): void {
+    const { bg, w, data, model, rhs, c } = this;
     if (!bg) return;
-    gramChol ??= new Cholesky(bg.normalEquations(w, data).gram, K);
+    this.gramChol ??= new Cholesky(bg.normalEquations(w, data).gram, bg.size);
     if (!projectResidual(bg, w, data, model, rhs)) {
-      resid ??= new Float64Array(N);
+      const N = this.N;
+      const resid = (this.resid ??= new Float64Array(N));
       for (let i = 0; i < N; i++) resid[i] = data[i] - model[i];
       bg.projection(w, resid, rhs);
     }
-    gramChol.solve(rhs, c);
-    renderLessB(bg, c, data, dataLessB);
-  };
+    this.gramChol.solve(rhs, c);
+    renderLessB(bg, c, data, this.dataLessB);
+  }
 
-  const refine = (nSweeps: number) => {
+  /** Gauss–Seidel sweeps of per-source Newton steps, the background refitted after each. */
+  refine(nSweeps: number): void {
     const A = new Float64Array(9);
     const b = new Float64Array(3);
     // Most sources settle in two or three sweeps while a few blended ones take all of them: a
     // source is stepped again only while it or a source overlapping it still moves.
+    const srcs = this.srcs;
     const n = srcs.length;
-    const near = overlapping(srcs, 2 * psf.radius + 2);
+    const near = overlapping(srcs, 2 * this.psf.radius + 2);
     let pending = new Uint8Array(n).fill(1);
     let next = new Uint8Array(n);
     for (let sweep = 0; sweep < nSweeps; sweep++) {
@@ -288,9 +328,10 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
         const sg = s.s;
         let a00 = 0, a01 = 0, a02 = 0, a11 = 0, a12 = 0, a22 = 0, b0 = 0, b1 = 0, b2 = 0;
         const i0 = Math.max(0, -st.x0);
-        const i1 = Math.min(st.nx, W - st.x0);
-        const j1 = Math.min(st.ny, H - st.y0);
+        const i1 = Math.min(st.nx, this.W - st.x0);
+        const j1 = Math.min(st.ny, this.H - st.y0);
         const { v, dx, dy } = st;
+        const { W, w, dataLessB, model } = this;
         for (let j = Math.max(0, -st.y0); j < j1; j++) {
           const row = (st.y0 + j) * W + st.x0;
           const krow = j * st.nx;
@@ -327,7 +368,7 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
         b[0] = b0;
         b[1] = b1;
         b[2] = b2;
-        if (psf.dims === 1) {
+        if (this.psf.dims === 1) {
           A[2] = A[5] = A[6] = A[7] = 0;
           A[8] = 1;
           b[2] = 0;
@@ -342,7 +383,7 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
           continue;
         }
         // Steps against the conditional 1σ of each parameter, √(1/A_kk).
-        if (!(delta[0] * delta[0] * A[0] <= settle2 && delta[1] * delta[1] * A[4] <= settle2 && delta[2] * delta[2] * A[8] <= settle2)) {
+        if (!(delta[0] * delta[0] * A[0] <= this.settle2 && delta[1] * delta[1] * A[4] <= this.settle2 && delta[2] * delta[2] * A[8] <= this.settle2)) {
           next[si] = 1;
           for (const j of near[si]) {
             // A source later in this sweep sees the change at once; an earlier one next sweep.
@@ -354,42 +395,50 @@ export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): R
         s.a = s.a + delta[0];
         const mx = Math.max(-0.5, Math.min(0.5, delta[1]));
         const my = Math.max(-0.5, Math.min(0.5, delta[2]));
-        s.x = clampX(s.x + mx);
-        s.y = clampY(s.y + my);
+        s.x = this.clampX(s.x + mx);
+        s.y = this.clampY(s.y + my);
         if (!(s.a > 0)) {
-          addStamp(st, ampFrom);
+          this.addStamp(st, ampFrom);
           s.alive = false;
           continue;
         }
         const moved = s.next;
-        psf.stamp(s.x, s.y, moved);
-        moveStamp(st, ampFrom, moved, s.s * s.a);
+        this.psf.stamp(s.x, s.y, moved);
+        this.moveStamp(st, ampFrom, moved, s.s * s.a);
         s.st = moved;
         s.next = st;
       }
       if (stepped === 0) break;
-      refitBackground();
-      if (settle2 === 0) continue;
+      this.refitBackground();
+      if (this.settle2 === 0) continue;
       const t = pending;
       pending = next;
       next = t;
       next.fill(0);
     }
-  };
+  }
+}
 
+export function buildCatalogue(input: BuildInput, options: BuildOptions = {}): RawSource[] {
+  const psf = input.psf;
+  const mergeRadius = options.mergeRadius ?? 0.5 * psf.sigma;
+  const sweeps = options.refineSweeps ?? 8;
+  const r = new Refiner(input, options.settleTolerance ?? 1e-2);
+  r.start(clusterParticles(input.particles, mergeRadius));
   if (sweeps > 0) {
-    refitBackground();
-    refine(sweeps);
+    r.refitBackground();
+    r.refine(sweeps);
     // Refinement can pull two components of one source together: merge and polish again.
-    const alive = srcs.filter((s) => s.alive);
+    const alive = r.srcs.filter((s) => s.alive);
     const merged = clusterParticles(alive.map((s) => ({ x: s.x, y: s.y, a: s.a, sign: s.s })), mergeRadius);
     if (merged.length < alive.length) {
-      model.fill(0);
-      srcs = start(merged);
-      refine(Math.max(2, sweeps >> 1));
+      r.model.fill(0);
+      r.start(merged);
+      r.refine(Math.max(2, sweeps >> 1));
     }
   }
-  srcs = srcs.filter((s) => s.alive && s.a > 0);
+  const srcs = r.srcs.filter((s) => s.alive && s.a > 0);
+  const { bg, c } = r;
   return fisherErrors(srcs, input, (x, y) => (bg ? bg.valueAt(x, y, c) : 0));
 }
 

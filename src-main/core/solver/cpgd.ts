@@ -1924,6 +1924,215 @@ const SETTLED_MOVE = 1e-3;
 const SETTLED_WEIGHT = 1e-4;
 
 /**
+ * One damped step on a group of particles (slide's inner step). A class rather than closures in
+ * slide(): slide ran every iteration and made fresh closures each time, which V8 optimised over
+ * and over (about once per tile, 100–250 ms of compiler time each); a class's methods are
+ * compiled once. Separable PSFs: each member's profiles (at its position, then at its trial
+ * position) are computed once per step and reused for its stamp and for every add/remove of the
+ * LM attempts.
+ */
+class GroupStepper {
+  readonly psf: Psf;
+  readonly D: 2 | 3;
+  readonly sep: SeparablePsf | null;
+  readonly side: number;
+  readonly pool: Stamp[] = [];
+  mBox = new Int32Array(0);
+  mGx = new Float64Array(0);
+  mDgx = new Float64Array(0);
+  mGy = new Float64Array(0);
+  mDgy = new Float64Array(0);
+  tBox = new Int32Array(0);
+  tGx = new Float64Array(0);
+  tGy = new Float64Array(0);
+  readonly tDx: Float64Array;
+  readonly tDy: Float64Array;
+  readonly hs = new Float64Array(7);
+  readonly gs0 = new Float64Array(4);
+  readonly gsP = new Float64Array(4);
+  readonly gsM = new Float64Array(4);
+  /** Some step was taken. */
+  changed = false;
+
+  constructor(
+    readonly ws: Workspace,
+    readonly ps: Particles,
+    readonly clampX: (x: number) => number,
+    readonly clampY: (y: number) => number,
+  ) {
+    this.psf = ws.p.psf;
+    this.D = this.psf.dims === 1 ? 2 : 3;
+    this.sep = ws.separable;
+    this.side = this.psf.maxStampSide;
+    this.tDx = new Float64Array(this.side);
+    this.tDy = new Float64Array(this.side);
+  }
+
+  private ensureMembers(n: number): void {
+    const { pool, side } = this;
+    while (pool.length < n) pool.push(allocStamp(this.psf));
+    if (!this.sep || this.mBox.length >= 4 * n) return;
+    this.mBox = new Int32Array(4 * n);
+    this.tBox = new Int32Array(4 * n);
+    this.mGx = new Float64Array(n * side);
+    this.mDgx = new Float64Array(n * side);
+    this.mGy = new Float64Array(n * side);
+    this.mDgy = new Float64Array(n * side);
+    this.tGx = new Float64Array(n * side);
+    this.tGy = new Float64Array(n * side);
+  }
+
+  /** Member m's stamp from its profiles: the outer products SeparablePsf.stamp forms. */
+  private stampFromProfiles(m: number, out: Stamp): void {
+    const { mBox, mGx, mDgx, mGy, mDgy } = this;
+    const o = m * this.side;
+    const nx = mBox[4 * m + 2];
+    const ny = mBox[4 * m + 3];
+    out.x0 = mBox[4 * m];
+    out.y0 = mBox[4 * m + 1];
+    out.nx = nx;
+    out.ny = ny;
+    let k = 0;
+    for (let j = 0; j < ny; j++) {
+      const gy = mGy[o + j];
+      const dgy = mDgy[o + j];
+      for (let i = 0; i < nx; i++, k++) {
+        const gx = mGx[o + i];
+        out.v[k] = gx * gy;
+        out.dx[k] = mDgx[o + i] * gy;
+        out.dy[k] = gx * dgy;
+      }
+    }
+  }
+
+  /** One damped step on a group: the decrease of F when taken, or FAILED. */
+  step(grp: number[]): number {
+    this.ensureMembers(grp.length);
+    const { ws, ps, psf, D, sep, side, pool, hs, gs0, gsP, gsM, mBox, mGx, mDgx, mGy, mDgy, tBox, tGx, tGy, tDx, tDy } = this;
+    const members: Member[] = grp.map((i, m) => {
+      const stm = pool[m];
+      if (sep) {
+        sep.profiles(ps.x[i], ps.y[i], mBox, 4 * m, mGx, mDgx, mGy, mDgy, m * side);
+        this.stampFromProfiles(m, stm);
+      } else psf.stamp(ps.x[i], ps.y[i], stm);
+      return { a: ps.a[i], s: ps.s[i], stamp: stm };
+    });
+    const { A, g, P } = groupSystem(members, ws.W, ws.H, ws.p.weights, D, ws.q);
+    for (let m = 0; m < grp.length; m++) g[m * D] += ws.p.lambda;
+    // Full Newton: add the residual-weighted curvature of the model, Σ q ∇²model, which
+    // Gauss–Newton drops and which shapes the valley of a tight pair of sources. Per member it is
+    // s (∂xφ, ∂yφ) in the weight–position terms and s a ∇²φ in the position block (by central
+    // differences of Σ q ∇φ, h = 1e-3 px).
+    for (let m = 0; m < grp.length; m++) {
+      const i = grp[m];
+      const sa = ps.s[i] * ps.a[i];
+      const r0 = m * D;
+      let sx: number;
+      let sy = 0;
+      let hxx: number;
+      let hxy = 0;
+      let hyy = 0;
+      if (ws.hessSums(ps.x[i], ps.y[i], hs)) {
+        sx = hs[2];
+        sy = hs[3];
+        hxx = hs[4];
+        hxy = hs[5];
+        hyy = hs[6];
+      } else {
+        ws.pointSums(ps.x[i], ps.y[i], gs0);
+        ws.pointSums(ps.x[i] + FD_STEP, ps.y[i], gsP);
+        ws.pointSums(ps.x[i] - FD_STEP, ps.y[i], gsM);
+        sx = gs0[2];
+        sy = gs0[3];
+        hxx = (gsP[2] - gsM[2]) / (2 * FD_STEP);
+        const hyx = (gsP[3] - gsM[3]) / (2 * FD_STEP);
+        if (D === 3) {
+          ws.pointSums(ps.x[i], ps.y[i] + FD_STEP, gsP);
+          ws.pointSums(ps.x[i], ps.y[i] - FD_STEP, gsM);
+          hyy = (gsP[3] - gsM[3]) / (2 * FD_STEP);
+          hxy = 0.5 * (hyx + (gsP[2] - gsM[2]) / (2 * FD_STEP));
+        }
+      }
+      A[r0 * P + r0 + 1] += ps.s[i] * sx;
+      A[(r0 + 1) * P + r0] += ps.s[i] * sx;
+      A[(r0 + 1) * P + r0 + 1] += sa * hxx;
+      if (D === 3) {
+        A[r0 * P + r0 + 2] += ps.s[i] * sy;
+        A[(r0 + 2) * P + r0] += ps.s[i] * sy;
+        A[(r0 + 1) * P + r0 + 2] += sa * hxy;
+        A[(r0 + 2) * P + r0 + 1] += sa * hxy;
+        A[(r0 + 2) * P + r0 + 2] += sa * hyy;
+      }
+    }
+    const ox = grp.map((i) => ps.x[i]);
+    const oy = grp.map((i) => ps.y[i]);
+    const oa = grp.map((i) => ps.a[i]);
+    const Ad = new Float64Array(P * P);
+    // Levenberg–Marquardt: Gauss–Newton drops the curvature of φ weighted by the residual, which
+    // matters for a tight pair of sources; when a step raises F, more damping turns it towards
+    // the (scaled) gradient, where a small enough step always lowers F.
+    for (const mu of LM_DAMPING) {
+      Ad.set(A);
+      for (let r = 0; r < P; r++) Ad[r * P + r] = A[r * P + r] * (1 + mu) + 1e-300;
+      let sol: Float64Array;
+      try {
+        sol = new Cholesky(Ad, P).solve(g);
+      } catch {
+        return FAILED;
+      }
+      // Largest fraction of the step that keeps every weight ≥ 0 (a weight may reach 0 exactly).
+      let f = 1;
+      for (let m = 0; m < grp.length; m++) {
+        const na = oa[m] - sol[m * D];
+        if (na < 0) f = Math.min(f, oa[m] / (oa[m] - na));
+      }
+      const tx: number[] = [];
+      const ty: number[] = [];
+      const ta: number[] = [];
+      for (let m = 0; m < grp.length; m++) {
+        let dx = -f * sol[m * D + 1];
+        let dy = D === 3 ? -f * sol[m * D + 2] : 0;
+        const len = Math.hypot(dx, dy);
+        if (len > MAX_MOVE) {
+          dx *= MAX_MOVE / len;
+          dy *= MAX_MOVE / len;
+        }
+        tx.push(this.clampX(ox[m] + dx));
+        ty.push(this.clampY(oy[m] + dy));
+        ta.push(Math.max(0, oa[m] - f * sol[m * D]));
+      }
+      // Apply (old out, new in) and keep it only if F did not rise (exact change).
+      let dF = 0;
+      if (sep) {
+        for (let m = 0; m < grp.length; m++) sep.profiles(tx[m], ty[m], tBox, 4 * m, tGx, tDx, tGy, tDy, m * side);
+        for (let m = 0; m < grp.length; m++) dF += ws.addProfiles(mBox, 4 * m, mGx, mGy, m * side, -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
+        for (let m = 0; m < grp.length; m++) dF += ws.addProfiles(tBox, 4 * m, tGx, tGy, m * side, ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
+      } else {
+        for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(ox[m], oy[m], -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
+        for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(tx[m], ty[m], ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
+      }
+      if (dF <= 0) {
+        for (let m = 0; m < grp.length; m++) {
+          ps.x[grp[m]] = tx[m];
+          ps.y[grp[m]] = ty[m];
+          ps.a[grp[m]] = ta[m];
+        }
+        this.changed = true;
+        return -dF;
+      }
+      if (sep) {
+        for (let m = 0; m < grp.length; m++) ws.addProfiles(tBox, 4 * m, tGx, tGy, m * side, -ps.s[grp[m]] * ta[m]);
+        for (let m = 0; m < grp.length; m++) ws.addProfiles(mBox, 4 * m, mGx, mGy, m * side, ps.s[grp[m]] * oa[m]);
+      } else {
+        for (let m = 0; m < grp.length; m++) ws.addIncremental(tx[m], ty[m], -ps.s[grp[m]] * ta[m]);
+        for (let m = 0; m < grp.length; m++) ws.addIncremental(ox[m], oy[m], ps.s[grp[m]] * oa[m]);
+      }
+    }
+    return FAILED;
+  }
+}
+
+/**
  * Sliding step (as in sliding Frank–Wolfe): damped Gauss–Newton steps for F itself, λ included,
  * weights kept ≥ 0, taken jointly on groups of overlapping particles (within 3σ, at most 8 per
  * group) one group after the other. CPGD's first-order flow separates sources quickly but crawls
@@ -1945,8 +2154,6 @@ function slide(
 ): { F: number; changed: boolean } {
   const tolerance = o.tolerance;
   const psf = ws.p.psf;
-  const dims = psf.dims;
-  const D: 2 | 3 = dims === 1 ? 2 : 3;
   backup.copyFrom(ps);
   ws.computeQ();
   // Joint steps for particles that carry signal; faint ones (far below the noise amplitude,
@@ -2042,178 +2249,8 @@ function slide(
   // Steps are repeated on a group only while each gains more than this (a repeat that gains less
   // cannot matter for the duality gap allowed, tolerance·F).
   const minGain = 1e-3 * tolerance * Math.abs(F);
-  /** One damped step on a group: the decrease of F when taken, or FAILED. */
-  // Separable PSFs: each member's profiles (at its position, then at its trial position) are
-  // computed once per step and reused for its stamp and for every add/remove of the LM attempts.
-  const sep = ws.separable;
-  const side = psf.maxStampSide;
-  const pool: Stamp[] = [];
-  let mBox = new Int32Array(0);
-  let mGx = new Float64Array(0);
-  let mDgx = new Float64Array(0);
-  let mGy = new Float64Array(0);
-  let mDgy = new Float64Array(0);
-  let tBox = new Int32Array(0);
-  let tGx = new Float64Array(0);
-  let tGy = new Float64Array(0);
-  const ensureMembers = (n: number) => {
-    while (pool.length < n) pool.push(allocStamp(psf));
-    if (!sep || mBox.length >= 4 * n) return;
-    mBox = new Int32Array(4 * n);
-    tBox = new Int32Array(4 * n);
-    mGx = new Float64Array(n * side);
-    mDgx = new Float64Array(n * side);
-    mGy = new Float64Array(n * side);
-    mDgy = new Float64Array(n * side);
-    tGx = new Float64Array(n * side);
-    tGy = new Float64Array(n * side);
-  };
-  const tDx = new Float64Array(side);
-  const tDy = new Float64Array(side);
-  /** Member m's stamp from its profiles: the outer products SeparablePsf.stamp forms. */
-  const stampFromProfiles = (m: number, out: Stamp) => {
-    const o = m * side;
-    const nx = mBox[4 * m + 2];
-    const ny = mBox[4 * m + 3];
-    out.x0 = mBox[4 * m];
-    out.y0 = mBox[4 * m + 1];
-    out.nx = nx;
-    out.ny = ny;
-    let k = 0;
-    for (let j = 0; j < ny; j++) {
-      const gy = mGy[o + j];
-      const dgy = mDgy[o + j];
-      for (let i = 0; i < nx; i++, k++) {
-        const gx = mGx[o + i];
-        out.v[k] = gx * gy;
-        out.dx[k] = mDgx[o + i] * gy;
-        out.dy[k] = gx * dgy;
-      }
-    }
-  };
-  const step = (grp: number[]): number => {
-    ensureMembers(grp.length);
-    const members: Member[] = grp.map((i, m) => {
-      const stm = pool[m];
-      if (sep) {
-        sep.profiles(ps.x[i], ps.y[i], mBox, 4 * m, mGx, mDgx, mGy, mDgy, m * side);
-        stampFromProfiles(m, stm);
-      } else psf.stamp(ps.x[i], ps.y[i], stm);
-      return { a: ps.a[i], s: ps.s[i], stamp: stm };
-    });
-    const { A, g, P } = groupSystem(members, ws.W, ws.H, ws.p.weights, D, ws.q);
-    for (let m = 0; m < grp.length; m++) g[m * D] += ws.p.lambda;
-    // Full Newton: add the residual-weighted curvature of the model, Σ q ∇²model, which
-    // Gauss–Newton drops and which shapes the valley of a tight pair of sources. Per member it is
-    // s (∂xφ, ∂yφ) in the weight–position terms and s a ∇²φ in the position block (by central
-    // differences of Σ q ∇φ, h = 1e-3 px).
-    for (let m = 0; m < grp.length; m++) {
-      const i = grp[m];
-      const sa = ps.s[i] * ps.a[i];
-      const r0 = m * D;
-      let sx: number;
-      let sy = 0;
-      let hxx: number;
-      let hxy = 0;
-      let hyy = 0;
-      if (ws.hessSums(ps.x[i], ps.y[i], hs)) {
-        sx = hs[2];
-        sy = hs[3];
-        hxx = hs[4];
-        hxy = hs[5];
-        hyy = hs[6];
-      } else {
-        ws.pointSums(ps.x[i], ps.y[i], gs0);
-        ws.pointSums(ps.x[i] + FD_STEP, ps.y[i], gsP);
-        ws.pointSums(ps.x[i] - FD_STEP, ps.y[i], gsM);
-        sx = gs0[2];
-        sy = gs0[3];
-        hxx = (gsP[2] - gsM[2]) / (2 * FD_STEP);
-        const hyx = (gsP[3] - gsM[3]) / (2 * FD_STEP);
-        if (D === 3) {
-          ws.pointSums(ps.x[i], ps.y[i] + FD_STEP, gsP);
-          ws.pointSums(ps.x[i], ps.y[i] - FD_STEP, gsM);
-          hyy = (gsP[3] - gsM[3]) / (2 * FD_STEP);
-          hxy = 0.5 * (hyx + (gsP[2] - gsM[2]) / (2 * FD_STEP));
-        }
-      }
-      A[r0 * P + r0 + 1] += ps.s[i] * sx;
-      A[(r0 + 1) * P + r0] += ps.s[i] * sx;
-      A[(r0 + 1) * P + r0 + 1] += sa * hxx;
-      if (D === 3) {
-        A[r0 * P + r0 + 2] += ps.s[i] * sy;
-        A[(r0 + 2) * P + r0] += ps.s[i] * sy;
-        A[(r0 + 1) * P + r0 + 2] += sa * hxy;
-        A[(r0 + 2) * P + r0 + 1] += sa * hxy;
-        A[(r0 + 2) * P + r0 + 2] += sa * hyy;
-      }
-    }
-    const ox = grp.map((i) => ps.x[i]);
-    const oy = grp.map((i) => ps.y[i]);
-    const oa = grp.map((i) => ps.a[i]);
-    const Ad = new Float64Array(P * P);
-    // Levenberg–Marquardt: Gauss–Newton drops the curvature of φ weighted by the residual, which
-    // matters for a tight pair of sources; when a step raises F, more damping turns it towards
-    // the (scaled) gradient, where a small enough step always lowers F.
-    for (const mu of LM_DAMPING) {
-      Ad.set(A);
-      for (let r = 0; r < P; r++) Ad[r * P + r] = A[r * P + r] * (1 + mu) + 1e-300;
-      let sol: Float64Array;
-      try {
-        sol = new Cholesky(Ad, P).solve(g);
-      } catch {
-        return FAILED;
-      }
-      // Largest fraction of the step that keeps every weight ≥ 0 (a weight may reach 0 exactly).
-      let f = 1;
-      for (let m = 0; m < grp.length; m++) {
-        const na = oa[m] - sol[m * D];
-        if (na < 0) f = Math.min(f, oa[m] / (oa[m] - na));
-      }
-      const tx: number[] = [];
-      const ty: number[] = [];
-      const ta: number[] = [];
-      for (let m = 0; m < grp.length; m++) {
-        let dx = -f * sol[m * D + 1];
-        let dy = D === 3 ? -f * sol[m * D + 2] : 0;
-        const len = Math.hypot(dx, dy);
-        if (len > MAX_MOVE) {
-          dx *= MAX_MOVE / len;
-          dy *= MAX_MOVE / len;
-        }
-        tx.push(clampX(ox[m] + dx));
-        ty.push(clampY(oy[m] + dy));
-        ta.push(Math.max(0, oa[m] - f * sol[m * D]));
-      }
-      // Apply (old out, new in) and keep it only if F did not rise (exact change).
-      let dF = 0;
-      if (sep) {
-        for (let m = 0; m < grp.length; m++) sep.profiles(tx[m], ty[m], tBox, 4 * m, tGx, tDx, tGy, tDy, m * side);
-        for (let m = 0; m < grp.length; m++) dF += ws.addProfiles(mBox, 4 * m, mGx, mGy, m * side, -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
-        for (let m = 0; m < grp.length; m++) dF += ws.addProfiles(tBox, 4 * m, tGx, tGy, m * side, ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
-      } else {
-        for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(ox[m], oy[m], -ps.s[grp[m]] * oa[m]) - ws.p.lambda * oa[m];
-        for (let m = 0; m < grp.length; m++) dF += ws.addIncremental(tx[m], ty[m], ps.s[grp[m]] * ta[m]) + ws.p.lambda * ta[m];
-      }
-      if (dF <= 0) {
-        for (let m = 0; m < grp.length; m++) {
-          ps.x[grp[m]] = tx[m];
-          ps.y[grp[m]] = ty[m];
-          ps.a[grp[m]] = ta[m];
-        }
-        changed = true;
-        return -dF;
-      }
-      if (sep) {
-        for (let m = 0; m < grp.length; m++) ws.addProfiles(tBox, 4 * m, tGx, tGy, m * side, -ps.s[grp[m]] * ta[m]);
-        for (let m = 0; m < grp.length; m++) ws.addProfiles(mBox, 4 * m, mGx, mGy, m * side, ps.s[grp[m]] * oa[m]);
-      } else {
-        for (let m = 0; m < grp.length; m++) ws.addIncremental(tx[m], ty[m], -ps.s[grp[m]] * ta[m]);
-        for (let m = 0; m < grp.length; m++) ws.addIncremental(ox[m], oy[m], ps.s[grp[m]] * oa[m]);
-      }
-    }
-    return FAILED;
-  };
+  const stepper = new GroupStepper(ws, ps, clampX, clampY);
+  const step = (grp: number[]): number => stepper.step(grp);
   if (settled) settled.ensure(ps.n);
   for (const grp of groups) {
     if (settled && !everywhere && settled.still(grp, ps)) continue;
@@ -2243,6 +2280,7 @@ function slide(
     }
   }
   ps.n = k;
+  if (stepper.changed) changed = true;
   if (!changed) return { F, changed: false };
   const Fn = ws.evaluate(ps);
   if (Fn <= F) return { F: Fn, changed: true };
