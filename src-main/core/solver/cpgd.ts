@@ -1945,6 +1945,13 @@ class GroupStepper {
   tBox = new Int32Array(0);
   tGx = new Float64Array(0);
   tGy = new Float64Array(0);
+  /** A group's positions and weights before (o) and after (t) a trial step. */
+  ox = new Float64Array(8);
+  oy = new Float64Array(8);
+  oa = new Float64Array(8);
+  tx = new Float64Array(8);
+  ty = new Float64Array(8);
+  ta = new Float64Array(8);
   readonly tDx: Float64Array;
   readonly tDy: Float64Array;
   readonly hs = new Float64Array(7);
@@ -1971,6 +1978,14 @@ class GroupStepper {
   private ensureMembers(n: number): void {
     const { pool, side } = this;
     while (pool.length < n) pool.push(allocStamp(this.psf));
+    if (this.ox.length < n) {
+      this.ox = new Float64Array(n);
+      this.oy = new Float64Array(n);
+      this.oa = new Float64Array(n);
+      this.tx = new Float64Array(n);
+      this.ty = new Float64Array(n);
+      this.ta = new Float64Array(n);
+    }
     if (!this.sep || this.mBox.length >= 4 * n) return;
     this.mBox = new Int32Array(4 * n);
     this.tBox = new Int32Array(4 * n);
@@ -2064,9 +2079,16 @@ class GroupStepper {
         A[(r0 + 2) * P + r0 + 2] += sa * hyy;
       }
     }
-    const ox = grp.map((i) => ps.x[i]);
-    const oy = grp.map((i) => ps.y[i]);
-    const oa = grp.map((i) => ps.a[i]);
+    // Typed scratch, not arrays from map/push: a particle on a pixel centre has an integer
+    // coordinate, and an array holding one changed its elements kind, which deoptimised this
+    // method again and again (each recompilation ~200 ms of compiler time).
+    const { ox, oy, oa, tx, ty, ta } = this;
+    for (let m = 0; m < grp.length; m++) {
+      const i = grp[m];
+      ox[m] = ps.x[i];
+      oy[m] = ps.y[i];
+      oa[m] = ps.a[i];
+    }
     const Ad = new Float64Array(P * P);
     // Levenberg–Marquardt: Gauss–Newton drops the curvature of φ weighted by the residual, which
     // matters for a tight pair of sources; when a step raises F, more damping turns it towards
@@ -2086,9 +2108,6 @@ class GroupStepper {
         const na = oa[m] - sol[m * D];
         if (na < 0) f = Math.min(f, oa[m] / (oa[m] - na));
       }
-      const tx: number[] = [];
-      const ty: number[] = [];
-      const ta: number[] = [];
       for (let m = 0; m < grp.length; m++) {
         let dx = -f * sol[m * D + 1];
         let dy = D === 3 ? -f * sol[m * D + 2] : 0;
@@ -2097,9 +2116,9 @@ class GroupStepper {
           dx *= MAX_MOVE / len;
           dy *= MAX_MOVE / len;
         }
-        tx.push(this.clampX(ox[m] + dx));
-        ty.push(this.clampY(oy[m] + dy));
-        ta.push(Math.max(0, oa[m] - f * sol[m * D]));
+        tx[m] = this.clampX(ox[m] + dx);
+        ty[m] = this.clampY(oy[m] + dy);
+        ta[m] = Math.max(0, oa[m] - f * sol[m * D]);
       }
       // Apply (old out, new in) and keep it only if F did not rise (exact change).
       let dF = 0;
