@@ -106,6 +106,27 @@ describe('detect on simulated star fields', () => {
     expect(b.sources).toEqual(a.sources);
   });
 
+  it('certifies a tiled frame first at iteration 3, a single frame at 5, then every 5 (or as asked)', () => {
+    const psf = new GaussianPsf(1.5);
+    const sim = simulate({ kind: 'stars', width: 300, height: 120, count: 60, psf, seed: 8, flux: [1000, 20000], background: 100 });
+    const image = { width: 300, height: 120, data: sim.frames[0] };
+    const certIters = (r: { tiles: { certificates: { iteration: number }[] }[] }) => r.tiles.map((t) => t.certificates.map((c) => c.iteration));
+    // Two tiles of 150×120 (tileSize 160): each solve's certificates at 3, 8, 13, …
+    const tiled = detect(image, { psf, tileSize: 160 });
+    expect(tiled.tiles.length).toBe(2);
+    for (const its of certIters(tiled)) {
+      expect(its[0]).toBe(3);
+      for (let k = 1; k < its.length; k++) expect(its[k] - its[k - 1]).toBe(5);
+    }
+    // One tile: at 5, 10, …; and the options override either default.
+    const single = detect(image, { psf, tileSize: 512 });
+    expect(single.tiles.length).toBe(1);
+    expect(certIters(single)[0].slice(0, 2)).toEqual([5, 10].slice(0, certIters(single)[0].length));
+    const asked = detect(image, { psf, tileSize: 160, cpgd: { firstCertificate: 2, certificateEvery: 4 } });
+    for (const its of certIters(asked)) expect(its.slice(0, 2)).toEqual([2, 6].slice(0, its.length));
+    expect(() => detect(image, { psf, cpgd: { firstCertificate: 0 } })).toThrow(InvalidOptionError);
+  });
+
   it('honours shouldStop with the cancelled status and reports progress', () => {
     const psf = new GaussianPsf(1.2);
     const sim = simulate({ kind: 'stars', width: 96, height: 96, count: 30, psf, seed: 4 });

@@ -136,6 +136,12 @@ export interface CpgdOptions {
   maintenanceEvery?: number;
   /** Compute the certificate every this many iterations (default 5). */
   certificateEvery?: number;
+  /**
+   * Iteration of the first certificate (default: certificateEvery); the later ones follow every
+   * certificateEvery iterations. The first certificate is also where sources the start missed
+   * are born, so an earlier one helps where the start misses many (see detect's tiles).
+   */
+  firstCertificate?: number;
   /** Let the step scale t grow back after successful steps (default true). */
   adaptiveStep?: boolean;
   /** Largest step scale t (default 1). */
@@ -198,6 +204,7 @@ interface ValidOptions {
   mergeDistance: number;
   maintenanceEvery: number;
   certificateEvery: number;
+  firstCertificate: number;
   adaptiveStep: boolean;
   maxStep: number;
   births: boolean;
@@ -224,6 +231,7 @@ export function validateCpgdOptions(o: CpgdOptions, psf: Psf): ValidOptions {
       if (!Number.isFinite(p.x) || !Number.isFinite(p.y) || !(p.a >= 0)) throw new InvalidOptionError('init', p, 'particles need finite x, y and a ≥ 0');
     }
   }
+  const certificateEvery = num('certificateEvery', o.certificateEvery, 5, (x) => Number.isInteger(x) && x >= 1, 'must be an integer ≥ 1');
   return {
     maxIter: num('maxIter', o.maxIter, 2000, (x) => Number.isInteger(x) && x >= 0, 'must be an integer ≥ 0'),
     tolerance: num('tolerance', o.tolerance, 1e-5, (x) => x >= 0, 'must be ≥ 0'),
@@ -236,7 +244,8 @@ export function validateCpgdOptions(o: CpgdOptions, psf: Psf): ValidOptions {
     initialWeight: o.initialWeight === undefined ? undefined : num('initialWeight', o.initialWeight, 0, (x) => x > 0, 'must be positive'),
     mergeDistance: num('mergeDistance', o.mergeDistance, 0.25 * psf.sigma, (x) => x >= 0, 'must be ≥ 0 pixels'),
     maintenanceEvery: num('maintenanceEvery', o.maintenanceEvery, 5, (x) => Number.isInteger(x) && x >= 1, 'must be an integer ≥ 1'),
-    certificateEvery: num('certificateEvery', o.certificateEvery, 5, (x) => Number.isInteger(x) && x >= 1, 'must be an integer ≥ 1'),
+    certificateEvery,
+    firstCertificate: num('firstCertificate', o.firstCertificate, certificateEvery, (x) => Number.isInteger(x) && x >= 1, 'must be an integer ≥ 1'),
     adaptiveStep: o.adaptiveStep ?? true,
     maxStep: num('maxStep', o.maxStep, 1, (x) => x > 0, 'must be positive'),
     births: o.births ?? true,
@@ -1755,7 +1764,8 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
     history.push(F);
     particleHistory.push(ps.n);
     let certNow: Certificate | undefined;
-    if (iter % o.certificateEvery === 0 || !accepted) {
+    const first = o.firstCertificate;
+    if ((iter >= first && (iter - first) % o.certificateEvery === 0) || !accepted) {
       forceFull = true;
       const done = checkCertificate();
       certNow = cert;
