@@ -457,8 +457,33 @@ export class Workspace {
     }
   }
 
+  /**
+   * The particles (and their count) whose model and background the workspace holds exactly as
+   * evaluate() left them; null after any incremental change. A certificate needs that state
+   * and rebuilt it every time, though after a full step it is usually already there.
+   */
+  private evaluatedFor: Particles | null = null;
+  private evaluatedN = -1;
+
+  /** evaluate(ps) unless the workspace holds exactly its result already (same values, to the bit). */
+  ensureEvaluated(ps: Particles): void {
+    if (this.evaluatedFor !== ps || this.evaluatedN !== ps.n) this.evaluate(ps);
+  }
+
+  /** Particles changed without the workspace seeing it (compaction): the next ensureEvaluated rebuilds. */
+  forget(): void {
+    this.evaluatedFor = null;
+  }
+
   /** Rebuild Φμ for the particles, refit the background, and return F. */
   evaluate(ps: Particles): number {
+    const F = this.rebuild(ps);
+    this.evaluatedFor = ps;
+    this.evaluatedN = ps.n;
+    return F;
+  }
+
+  private rebuild(ps: Particles): number {
     const { phiMu, mark, touched, W, p } = this;
     for (let k = 0; k < this.nTouched; k++) {
       const idx = touched[k];
@@ -592,6 +617,7 @@ export class Workspace {
    * change of the data term ½ Σ w (model − f)² (background held fixed).
    */
   addIncremental(x: number, y: number, amp: number): number {
+    this.evaluatedFor = null;
     const { phiMu, mark, q, W, p, K, c } = this;
     const bg = p.background;
     if (this.sep) {
@@ -635,6 +661,7 @@ export class Workspace {
    * moves) compute each stamp's profiles once.
    */
   addProfiles(box: Int32Array, b: number, gx: Float64Array, gy: Float64Array, off: number, amp: number): number {
+    this.evaluatedFor = null;
     const { phiMu, mark, q, W, p, K, c } = this;
     const bg = p.background;
     const x0 = box[b];
@@ -1581,7 +1608,7 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
   /** The particles (and their count) the last certificate was computed for. */
   const certifiedState: { ps: Particles | null; n: number } = { ps: null, n: -1 };
   const checkCertificate = (): boolean => {
-    ws.evaluate(ps);
+    ws.ensureEvaluated(ps);
     cert = certificate(ws, ps, F, signed);
     certifiedState.ps = ps;
     certifiedState.n = ps.n;
@@ -1594,7 +1621,7 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
         const Fb = ws.evaluate(ps);
         if (Fb <= F) F = Fb;
         else ps.n = before;
-        ws.evaluate(ps);
+        ws.ensureEvaluated(ps);
       }
     }
     return false;
@@ -1785,7 +1812,7 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
   let finalCert: Certificate;
   if (status === 'converged' && cert && certifiedState.ps === ps && certifiedState.n === ps.n) finalCert = cert;
   else {
-    ws.evaluate(ps);
+    ws.ensureEvaluated(ps);
     finalCert = certificate(ws, ps, F, signed);
   }
   return {
@@ -1883,6 +1910,7 @@ function maintain(ws: Workspace, ps: Particles, F: number, o: ValidOptions, spar
       k++;
     }
   }
+  if (k < ps.n) ws.forget();
   ps.n = k;
   const Fn = ws.evaluate(ps);
   if (Fn <= F) return { F: Fn, changed: true };
@@ -2317,6 +2345,7 @@ function slide(
       k++;
     }
   }
+  if (k < ps.n) ws.forget();
   ps.n = k;
   if (stepper.changed) changed = true;
   if (!changed) return { F, changed: false };
