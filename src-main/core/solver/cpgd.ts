@@ -2002,6 +2002,12 @@ class GroupStepper {
   readonly tDx: Float64Array;
   readonly tDy: Float64Array;
   readonly hs = new Float64Array(7);
+  /** Profile scratch of singleSystem's second derivatives. */
+  private readonly hv: Float64Array;
+  private readonly hxP: Float64Array;
+  private readonly hxM: Float64Array;
+  private readonly hyP: Float64Array;
+  private readonly hyM: Float64Array;
   readonly gs0 = new Float64Array(4);
   readonly gsP = new Float64Array(4);
   readonly gsM = new Float64Array(4);
@@ -2020,6 +2026,11 @@ class GroupStepper {
     this.side = this.psf.maxStampSide;
     this.tDx = new Float64Array(this.side);
     this.tDy = new Float64Array(this.side);
+    this.hv = new Float64Array(this.side);
+    this.hxP = new Float64Array(this.side);
+    this.hxM = new Float64Array(this.side);
+    this.hyP = new Float64Array(this.side);
+    this.hyM = new Float64Array(this.side);
   }
 
   private ensureMembers(n: number): void {
@@ -2073,7 +2084,8 @@ class GroupStepper {
    * the upper triangle of JᵀWJ are formed by the very expressions stampFromProfiles,
    * jacobianColumns, groupSystem and blockSums use, and each sum visits the pixels in the same
    * order, so A and g are the same to the bit, without writing the stamp and three columns out
-   * and reading them back four times.
+   * and reading them back four times. The same pass leaves in `hs` what Workspace.hessSums
+   * gives at the particle (its row sums, in its order, on the same profiles), to the bit too.
    */
   private singleSystem(i: number, A: Float64Array, g: Float64Array): void {
     const { ws, mBox, mGx, mDgx, mGy, mDgy } = this;
@@ -2088,11 +2100,27 @@ class GroupStepper {
     const yb = Math.min(y0 + mBox[3], ws.H);
     const s = this.ps.s[i];
     const sa = s * this.ps.a[i];
+    // Workspace.hessSums's second derivatives of the profiles, by central differences.
+    const sep = this.sep!;
+    const nx = mBox[2];
+    const ny = mBox[3];
+    const { hv, hxP, hxM, hyP, hyM } = this;
+    const x = this.ps.x[i];
+    const y = this.ps.y[i];
+    sep.axisProfile(0, x + FD_STEP, x0, nx, hv, hxP);
+    sep.axisProfile(0, x - FD_STEP, x0, nx, hv, hxM);
+    sep.axisProfile(1, y + FD_STEP, y0, ny, hv, hyP);
+    sep.axisProfile(1, y - FD_STEP, y0, ny, hv, hyM);
+    const inv2h = 1 / (2 * FD_STEP);
+    for (let k = 0; k < nx; k++) hxP[k] = (hxP[k] - hxM[k]) * inv2h;
+    for (let k = 0; k < ny; k++) hyP[k] = (hyP[k] - hyM[k]) * inv2h;
     let g0 = 0, g1 = 0, g2 = 0, s00 = 0, s01 = 0, s02 = 0, s11 = 0, s12 = 0, s22 = 0;
+    let sv = 0, G = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
     for (let py = ya; py < yb; py++) {
       const gy = mGy[py - y0];
       const dgy = mDgy[py - y0];
       const row = py * W;
+      let qg = 0, qd = 0, qdd = 0, wg = 0;
       for (let px = xa; px < xb; px++) {
         const gx = mGx[px - x0];
         const c0 = s * (gx * gy);
@@ -2112,8 +2140,28 @@ class GroupStepper {
         s11 += wu1 * c1;
         s12 += wu1 * c2;
         s22 += wu2 * c2;
+        // Workspace.hessSums's row sums, in its order.
+        qg += qq * gx;
+        qd += qq * mDgx[px - x0];
+        qdd += qq * hxP[px - x0];
+        wg += w * gx * gx;
       }
+      sv += gy * qg;
+      G += gy * gy * wg;
+      sx += gy * qd;
+      sy += dgy * qg;
+      sxx += gy * qdd;
+      sxy += dgy * qd;
+      syy += hyP[py - y0] * qg;
     }
+    const hs = this.hs;
+    hs[0] = sv;
+    hs[1] = G;
+    hs[2] = sx;
+    hs[3] = sy;
+    hs[4] = sxx;
+    hs[5] = sxy;
+    hs[6] = syy;
     g[0] = g0;
     g[1] = g1;
     g[2] = g2;
@@ -2132,9 +2180,10 @@ class GroupStepper {
     let A: Float64Array;
     let g: Float64Array;
     let P: number;
-    if (sep && grp.length === 1 && D === 3) {
+    const single = sep !== null && grp.length === 1 && D === 3;
+    if (single) {
       // Most groups are one particle: its system straight from the profiles (see singleSystem).
-      sep.profiles(ps.x[grp[0]], ps.y[grp[0]], mBox, 0, mGx, mDgx, mGy, mDgy, 0);
+      sep!.profiles(ps.x[grp[0]], ps.y[grp[0]], mBox, 0, mGx, mDgx, mGy, mDgy, 0);
       P = 3;
       A = new Float64Array(9);
       g = new Float64Array(3);
@@ -2164,7 +2213,7 @@ class GroupStepper {
       let hxx: number;
       let hxy = 0;
       let hyy = 0;
-      if (ws.hessSums(ps.x[i], ps.y[i], hs)) {
+      if (single || ws.hessSums(ps.x[i], ps.y[i], hs)) {
         sx = hs[2];
         sy = hs[3];
         hxx = hs[4];
