@@ -1375,8 +1375,11 @@ function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): 
     let cx = cnd.x;
     let cy = cnd.y;
     let best = cnd.eta;
+    // η at (cx, cy), carried from level to level: the centre of the next level is this one's
+    // centre or its accepted trial point, both evaluated already (etaAt is deterministic).
+    let ec = cnd.sign * ws.etaAt(cx, cy, qFull);
     for (let h = 0.5; h >= 0.05; h /= 2.5) {
-      const e0 = cnd.sign * ws.etaAt(cx, cy, qFull);
+      const e0 = ec;
       const exm = cnd.sign * ws.etaAt(cx - h, cy, qFull);
       const exp = cnd.sign * ws.etaAt(cx + h, cy, qFull);
       const dxx = exp - 2 * e0 + exm;
@@ -1389,12 +1392,13 @@ function certificate(ws: Workspace, ps: Particles, F: number, signed: boolean): 
         const dyy = eyp - 2 * e0 + eym;
         if (dyy < 0) ny = cy + Math.max(-h, Math.min(h, (-h * (eyp - eym)) / (2 * dyy)));
       }
-      const e1 = cnd.sign * ws.etaAt(nx, ny, qFull);
+      const e1 = nx === cx && ny === cy ? e0 : cnd.sign * ws.etaAt(nx, ny, qFull);
       best = Math.max(best, e0);
       if (e1 > best) {
         best = e1;
         cx = nx;
         cy = ny;
+        ec = e1;
       }
     }
     if (best > maxEta) {
