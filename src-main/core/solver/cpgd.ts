@@ -998,6 +998,29 @@ export class Workspace {
   fullQ(out: Float64Array): Float64Array {
     const { W, H, p, K, c, phiMu } = this;
     const bg = p.background;
+    if (bg && K === 3) {
+      // valueAt unrolled, term by term in its order (as in computeQ): the same values.
+      const { lx, ly } = bg;
+      const w = p.weights;
+      const f = p.data;
+      const c0 = c[0];
+      const c1 = c[1];
+      const c2 = c[2];
+      for (let y = 0; y < H; y++) {
+        const oy = y * 3;
+        const row = y * W;
+        for (let x = 0; x < W; x++) {
+          const ox = x * 3;
+          let B = 0;
+          B += c0 * lx[ox] * ly[oy];
+          B += c1 * lx[ox + 1] * ly[oy + 1];
+          B += c2 * lx[ox + 2] * ly[oy + 2];
+          const idx = row + x;
+          out[idx] = w[idx] * (B + phiMu[idx] - f[idx]);
+        }
+      }
+      return out;
+    }
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
         const idx = y * W + x;
