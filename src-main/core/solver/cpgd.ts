@@ -1732,6 +1732,9 @@ export function solveCpgd(problem: CpgdProblem, options: CpgdOptions = {}): Cpgd
         else {
           ps.n = before;
           for (let k = moved.length - 1; k >= 0; k--) ps.a[moved[k][0]] = moved[k][1];
+          // Restored weights with no birth leave ps.n as evaluated: the workspace must not take
+          // the rejected state for the current one.
+          ws.forget();
         }
         ws.ensureEvaluated(ps);
       }
