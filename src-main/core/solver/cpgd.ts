@@ -2550,22 +2550,21 @@ function slide(
   // cannot matter for the duality gap allowed, tolerance·F).
   const minGain = 1e-3 * tolerance * Math.abs(F);
   const stepper = new GroupStepper(ws, ps, clampX, clampY);
-  const step = (grp: number[]): number => stepper.step(grp);
   if (settled) settled.ensure(ps.n);
   for (const grp of groups) {
     if (settled && !everywhere && settled.still(grp, ps)) continue;
     // A coupled group whose joint step fails (nearly coincident members make it singular) still
     // gets each member's own step.
-    let gain = step(grp);
+    let gain = stepper.step(grp);
     if (settled) settled.mark(grp, ps, gain !== FAILED && gain <= minGain);
     if (gain === FAILED) {
-      if (grp.length > 1) for (const i of grp) step([i]);
+      if (grp.length > 1) for (const i of grp) stepper.step([i]);
       continue;
     }
     // Repeated while each step still gains: a few Newton steps finish a group that one leaves
     // halfway along a curved valley (two particles sharing one source, a faint one on a bright
     // one's flank), which first-order CPGD steps would take hundreds of iterations to cross.
-    for (let r = 1; r < o.slideRepeat && gain > minGain; r++) gain = step(grp);
+    for (let r = 1; r < o.slideRepeat && gain > minGain; r++) gain = stepper.step(grp);
   }
   // Drop the particles the sweep emptied.
   let k = 0;
